@@ -1,0 +1,27 @@
+"""Test-wide settings: the test environment, a private files directory, browser tests only when asked."""
+
+import os
+
+os.environ["KEHU_ENV"] = "test"
+
+import pytest  # noqa: E402
+
+
+def pytest_collection_modifyitems(config, items):
+    from django.db import connection
+
+    browser = os.environ.get("KEHU_BROWSER_TESTS") == "1"
+    postgres = connection.vendor == "postgresql"
+    skip_browser = pytest.mark.skip(reason="browser tests run with KEHU_BROWSER_TESTS=1")
+    skip_pg = pytest.mark.skip(reason="needs PostgreSQL (set KEHU_TEST_DATABASE_URL)")
+    for item in items:
+        if "browser" in item.keywords and not browser:
+            item.add_marker(skip_browser)
+        if "postgres" in item.keywords and not postgres:
+            item.add_marker(skip_pg)
+
+
+@pytest.fixture(autouse=True)
+def _private_files(settings, tmp_path):
+    settings.KEHU_FILES_DIR = tmp_path / "files"
+    settings.KEHU_LOGIN_MAX_FAILURES = 5

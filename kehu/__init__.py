@@ -1,0 +1,1 @@
+"""Kehu (客户): customer governance for B2B companies."""

@@ -1,0 +1,59 @@
+"""Form base classes: Bootstrap classes on every widget, ``is-invalid`` on fields with errors, and a helper to
+put a service's :class:`~kehu.core.errors.KehuError` on the field it names (forms keep what the user typed)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from kehu.core.errors import KehuError
+
+
+class BootstrapMixin:
+    fields: dict[str, forms.Field]
+
+    def _style(self) -> None:
+        for name, field in self.fields.items():
+            widget = field.widget
+            if isinstance(widget, forms.CheckboxInput):
+                css = "form-check-input"
+            elif isinstance(widget, forms.Select | forms.SelectMultiple):
+                css = "form-select"
+            else:
+                css = "form-control"
+            if isinstance(widget, forms.DateInput):
+                widget.input_type = "date"
+            if isinstance(widget, forms.DateTimeInput):
+                widget.input_type = "datetime-local"
+            if self.errors.get(name) if self.is_bound else False:  # type: ignore[attr-defined]
+                css += " is-invalid"
+            existing = widget.attrs.get("class", "")
+            widget.attrs["class"] = f"{existing} {css}".strip()
+
+    def add_service_error(self, exc: KehuError) -> None:
+        target = exc.field if exc.field in self.fields else None
+        self.add_error(target, str(exc.message))  # type: ignore[attr-defined]
+        if target:
+            w = self.fields[target].widget
+            w.attrs["class"] = (w.attrs.get("class", "") + " is-invalid").strip()
+
+
+class KehuForm(BootstrapMixin, forms.Form):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._style()
+
+    def full_clean(self) -> None:
+        super().full_clean()
+        self._style()
+
+
+class KehuModelForm(BootstrapMixin, forms.ModelForm):  # type: ignore[type-arg]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._style()
+
+    def full_clean(self) -> None:
+        super().full_clean()
+        self._style()

@@ -1,0 +1,145 @@
+"""Every list page: a filter bar, sorting by whitelisted columns, paging and xlsx export of the same rows.
+
+A view builds a :class:`ListPage` from a queryset the selector already restricted to the user's scope::
+
+    page = ListPage(request, qs, columns=[Column("username", _("用户名"), sort="username", link=...)],
+                    filter_form=UserFilterForm, default_sort="username")
+    if page.wants_export:
+        return page.export("users")
+    return render(request, "core/users.html", {"page": page})
+
+and the template includes ``core/partials/_list.html`` (filters, table, pager) with ``page``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django import forms
+from django.core.paginator import Page, Paginator
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.utils.functional import Promise
+
+from kehu.core.excel import xlsx_response
+
+PAGE_SIZES = (20, 50, 100)
+EXPORT_MAX_ROWS = 100_000
+
+
+@dataclass
+class Column:
+    key: str
+    label: str | Promise
+    sort: str | None = None  # ORM ordering expression; None: not sortable
+    value: Callable[[Any], Any] | None = None  # row -> display/export value (default: attribute ``key``)
+    link: Callable[[Any], str] | None = None  # row -> URL for the cell
+    template: str | None = None  # a partial that renders the cell with ``row`` and ``value``
+    export: bool = True
+    css: str = ""
+
+    def get(self, row: Any) -> Any:
+        if self.value is not None:
+            return self.value(row)
+        value: Any = row
+        for part in self.key.split("__"):
+            value = getattr(value, part, None) if value is not None else None
+            if callable(value) and part.startswith("get_"):
+                value = value()
+        return value
+
+
+class ListPage:
+    def __init__(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet[Any],
+        *,
+        columns: Sequence[Column],
+        filter_form: type[forms.Form] | None = None,
+        apply_filters: Callable[[QuerySet[Any], dict[str, Any]], QuerySet[Any]] | None = None,
+        default_sort: str = "-pk",
+        per_page: int = 20,
+    ) -> None:
+        self.request = request
+        self.columns = list(columns)
+        self.form = filter_form(request.GET or None) if filter_form else None
+        qs = queryset
+        if self.form is not None and self.form.is_bound and self.form.is_valid() and apply_filters:
+            qs = apply_filters(qs, {k: v for k, v in self.form.cleaned_data.items() if v not in (None, "", [])})
+        sortable = {c.key: c.sort for c in self.columns if c.sort}
+        requested = request.GET.get("sort", "")
+        key = requested.lstrip("-")
+        if key in sortable:
+            self.sort = requested
+            expr = sortable[key] or key
+            order = [f"-{expr}" if requested.startswith("-") else expr, "-pk"]
+        else:
+            self.sort = default_sort
+            order = [default_sort, "-pk"] if default_sort.lstrip("-") != "pk" else [default_sort]
+        self.queryset = qs.order_by(*order)
+        try:
+            size = int(request.GET.get("size", per_page))
+        except ValueError:
+            size = per_page
+        self.per_page = size if size in PAGE_SIZES or size == per_page else per_page
+        self.paginator = Paginator(self.queryset, self.per_page)
+        self.page: Page[Any] = self.paginator.get_page(request.GET.get("page"))
+
+    @property
+    def wants_export(self) -> bool:
+        return self.request.GET.get("export") == "xlsx"
+
+    def rows(self) -> list[dict[str, Any]]:
+        return [
+            {"obj": obj, "cells": [(c, c.get(obj), c.link(obj) if c.link else None) for c in self.columns]}
+            for obj in self.page.object_list
+        ]
+
+    def querystring(self, **changes: Any) -> str:
+        params = self.request.GET.copy()
+        for k, v in changes.items():
+            if v is None:
+                params.pop(k, None)
+            else:
+                params[k] = v
+        params.pop("export", None)
+        return params.urlencode()
+
+    def headers(self) -> list[dict[str, Any]]:
+        out = []
+        for c in self.columns:
+            sorted_on = self.sort.lstrip("-") == c.key
+            desc = self.sort.startswith("-")
+            next_sort = (c.key if desc else f"-{c.key}") if sorted_on else c.key
+            out.append({
+                "label": c.label,
+                "sortable": bool(c.sort),
+                "sorted": sorted_on,
+                "desc": desc,
+                "qs": self.querystring(sort=next_sort, page=None),
+                "css": c.css,
+            })
+        return out
+
+    @property
+    def base_qs(self) -> str:
+        """Current filters and sort, without the page number (for pager links)."""
+        return self.querystring(page=None)
+
+    def window(self, radius: int = 2) -> list[int]:
+        n, last = self.page.number, self.paginator.num_pages
+        return list(range(max(1, n - radius), min(last, n + radius) + 1))
+
+    def export_querystring(self) -> str:
+        params = self.request.GET.copy()
+        params["export"] = "xlsx"
+        params.pop("page", None)
+        return params.urlencode()
+
+    def export(self, filename: str) -> HttpResponse:
+        cols = [c for c in self.columns if c.export]
+        rows = ([c.get(obj) for c in cols] for obj in self.queryset[:EXPORT_MAX_ROWS].iterator(chunk_size=2000))
+        return xlsx_response(filename, [str(c.label) for c in cols], rows)

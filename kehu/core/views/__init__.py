@@ -1,0 +1,1 @@
+"""Web views of the platform, one module per concern; each module exports ``urlpatterns``."""

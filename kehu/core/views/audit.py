@@ -1,0 +1,5 @@
+"""Views: audit (being built)."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []

@@ -1,0 +1,15 @@
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+from kehu.api import api
+from kehu.core.views import shell as core_views
+
+urlpatterns = [
+    path("healthz", core_views.healthz, name="healthz"),
+    path("api/v1/", api.urls),
+    path("api/docs", RedirectView.as_view(url="/api/v1/docs", permanent=False), name="api_docs"),
+    path("i18n/setlang/", core_views.set_language, name="set_language"),
+    path("django-admin/", admin.site.urls),
+    path("", include("kehu.core.urls")),
+]
