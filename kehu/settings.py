@@ -61,6 +61,9 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "ninja",
     "kehu.core",
+    "kehu.core.policies",
+    "kehu.core.jobs",
+    "kehu.workflow",
 ]
 
 MIDDLEWARE = [
