@@ -4,7 +4,7 @@ import os
 
 os.environ["KEHU_ENV"] = "test"
 
-import pytest  # noqa: E402
+import pytest
 
 
 def pytest_collection_modifyitems(config, items):

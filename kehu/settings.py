@@ -44,7 +44,9 @@ SECRET_KEY = _secret_key()
 DEBUG = os.environ.get("KEHU_DEBUG", "0" if PRODUCTION else "1") == "1" and not TESTING
 
 ALLOWED_HOSTS = [
-    h.strip() for h in os.environ.get("KEHU_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h.strip()
+    h.strip()
+    for h in os.environ.get("KEHU_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
+    if h.strip()
 ]
 CSRF_TRUSTED_ORIGINS = [
     o.strip() for o in os.environ.get("KEHU_CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()
@@ -100,7 +102,7 @@ TEMPLATES = [
     },
 ]
 
-# --- database -------------------------------------------------------------------------------------------------
+# --- database ------------------------------------------------
 _database_url = os.environ.get("DATABASE_URL")
 if _database_url:
     DATABASES = {"default": dj_database_url.parse(_database_url, conn_max_age=60, conn_health_checks=True)}
@@ -108,7 +110,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": VAR_DIR / "kehu.sqlite3",
+            "NAME": str(VAR_DIR / "kehu.sqlite3"),
             "OPTIONS": {
                 # Writers are serialised by BEGIN IMMEDIATE; WAL lets readers run beside the writer.
                 "transaction_mode": "IMMEDIATE",
@@ -123,7 +125,7 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "core.User"
 
-# --- auth and security ----------------------------------------------------------------------------------------
+# --- auth and security ------------------------------------------------
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
@@ -171,7 +173,7 @@ USE_I18N = True
 USE_TZ = True
 LANGUAGE_COOKIE_NAME = "kehu_language"
 
-# --- static and files -----------------------------------------------------------------------------------------
+# --- static and files ------------------------------------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATICFILES_DIRS = [BASE_DIR / "kehu" / "static"]
@@ -190,13 +192,29 @@ KEHU_FILES_DIR = Path(os.environ.get("KEHU_FILES_DIR", VAR_DIR / "files"))
 # Attachments: largest file accepted and the content types allowed (by extension and sniffed type).
 KEHU_UPLOAD_MAX_BYTES = int(os.environ.get("KEHU_UPLOAD_MAX_BYTES", str(20 * 1024 * 1024)))
 KEHU_UPLOAD_EXTENSIONS = [
-    ".pdf", ".jpg", ".jpeg", ".png", ".gif", ".webp", ".tif", ".tiff",
-    ".doc", ".docx", ".xls", ".xlsx", ".ppt", ".pptx", ".txt", ".csv", ".zip", ".ofd",
+    ".pdf",
+    ".jpg",
+    ".jpeg",
+    ".png",
+    ".gif",
+    ".webp",
+    ".tif",
+    ".tiff",
+    ".doc",
+    ".docx",
+    ".xls",
+    ".xlsx",
+    ".ppt",
+    ".pptx",
+    ".txt",
+    ".csv",
+    ".zip",
+    ".ofd",
 ]
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
-# --- logging --------------------------------------------------------------------------------------------------
+# --- logging ------------------------------------------------
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
 from django.db.models import Q, QuerySet
 
@@ -57,7 +58,9 @@ _SCOPES: dict[type[models.Model], ScopeRule] = {}
 M = TypeVar("M", bound=models.Model)
 
 
-def register(actions: Mapping[str, Mapping[str, Scope]], descriptions: Mapping[str, str] | None = None) -> None:
+def register(
+    actions: Mapping[str, Mapping[str, Scope]], descriptions: Mapping[str, str] | None = None
+) -> None:
     """Declare actions and which roles hold them at which scope. An action is declared once."""
     for action, grants in actions.items():
         if action in _MATRIX:
@@ -67,7 +70,9 @@ def register(actions: Mapping[str, Mapping[str, Scope]], descriptions: Mapping[s
         _DESCRIPTIONS.update(descriptions)
 
 
-def register_scope(model: type[models.Model], *, own: Callable[[User], Q], department: Callable[[User], Q]) -> None:
+def register_scope(
+    model: type[models.Model], *, own: Callable[[User], Q], department: Callable[[User], Q]
+) -> None:
     _SCOPES[model] = ScopeRule(own=own, department=department)
 
 
@@ -109,7 +114,7 @@ def require(user: User | Any, action: str) -> Scope:
 def department_q(user: User, prefix: str = "", region_field: str | None = None) -> Q:
     """Rows whose department (``{prefix}path``) lies in the user's department subtree, or in the user's region."""
     q = Q(pk__in=[])
-    if user.department_id:
+    if user.department_id and user.department is not None:
         q |= Q(**{f"{prefix}path__startswith": user.department.path})
     if region_field and user.region_id:
         q |= Q(**{region_field: user.region_id})
@@ -137,7 +142,7 @@ def get_scoped(user: User | Any, action: str, queryset: QuerySet[M], **lookup: A
     require(user, action)
     try:
         return restrict(user, action, queryset).get(**lookup)
-    except (queryset.model.DoesNotExist, ValueError, TypeError):
+    except (ObjectDoesNotExist, ValueError, TypeError):
         raise NotFound() from None
 
 

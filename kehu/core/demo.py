@@ -24,7 +24,15 @@ def register_loader(order: int, name: str, loader: Callable[[], None]) -> None:
     _LOADERS.append((order, name, loader))
 
 
-REGIONS = [("EC", "华东"), ("SC", "华南"), ("NC", "华北"), ("CC", "华中"), ("SW", "西南"), ("NW", "西北"), ("NE", "东北")]
+REGIONS = [
+    ("EC", "华东"),
+    ("SC", "华南"),
+    ("NC", "华北"),
+    ("CC", "华中"),
+    ("SW", "西南"),
+    ("NW", "西北"),
+    ("NE", "东北"),
+]
 
 # code, name, kind, parent code
 DEPARTMENTS = [
@@ -62,8 +70,14 @@ USERS = [
 ]
 
 # Who backs up whom (R-PLT-03).
-BACKUPS = [("sales1", "sales2"), ("sales2", "sales1"), ("credit1", "creditmgr"), ("reviewer1", "quality1"),
-           ("salesmgr", "gm"), ("archivist", "pmo")]
+BACKUPS = [
+    ("sales1", "sales2"),
+    ("sales2", "sales1"),
+    ("credit1", "creditmgr"),
+    ("reviewer1", "quality1"),
+    ("salesmgr", "gm"),
+    ("archivist", "pmo"),
+]
 
 
 def is_loaded() -> bool:
@@ -72,27 +86,40 @@ def is_loaded() -> bool:
 
 @transaction.atomic
 def load_org() -> None:
-    regions = {code: Region.objects.get_or_create(code=code, defaults={"name": name})[0] for code, name in REGIONS}
+    regions = {
+        code: Region.objects.get_or_create(code=code, defaults={"name": name})[0] for code, name in REGIONS
+    }
     depts: dict[str, Department] = {}
     for code, name, kind, parent in DEPARTMENTS:
-        dept, _ = Department.objects.get_or_create(
+        dept = Department.objects.get_or_create(
             code=code, defaults={"name": name, "kind": kind, "parent": depts.get(parent) if parent else None}
-        )
+        )[0]
         department_path(dept)
         depts[code] = dept
     roles = {r.code: r for r in Role.objects.all()}
     users: dict[str, User] = {}
-    for username, name, dept, region, role_codes, heads in USERS:
+    for username, name, dept_code, region, role_codes, heads in USERS:
         user = User.objects.filter(username=username).first()
         if user is None:
-            user = User(username=username, display_name=name, email=f"{username}@demo.kehu.local",
-                        department=depts[dept], region=regions.get(region) if region else None,
-                        is_staff=username == "admin", is_superuser=username == "admin")
+            user = User(
+                username=username,
+                display_name=name,
+                email=f"{username}@demo.kehu.local",
+                department=depts[dept_code],
+                region=regions.get(region) if region else None,
+                is_staff=username == "admin",
+                is_superuser=username == "admin",
+            )
             user.set_password(DEMO_PASSWORD)
             user.save()
             user.roles.set([roles[c] for c in role_codes])
-            audit.record(actor=None, action="create", obj=user, reason="demo data",
-                         changes={"username": [None, username], "roles": [None, sorted(role_codes)]})
+            audit.record(
+                actor=None,
+                action="create",
+                obj=user,
+                reason="demo data",
+                changes={"username": [None, username], "roles": [None, sorted(role_codes)]},
+            )
         users[username] = user
         if heads:
             Department.objects.filter(code=heads).update(head=user)

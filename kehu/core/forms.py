@@ -49,7 +49,7 @@ class KehuForm(BootstrapMixin, forms.Form):
         self._style()
 
 
-class KehuModelForm(BootstrapMixin, forms.ModelForm):  # type: ignore[type-arg]
+class KehuModelForm(BootstrapMixin, forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._style()

@@ -68,7 +68,9 @@ class ListPage:
         self.form = filter_form(request.GET or None) if filter_form else None
         qs = queryset
         if self.form is not None and self.form.is_bound and self.form.is_valid() and apply_filters:
-            qs = apply_filters(qs, {k: v for k, v in self.form.cleaned_data.items() if v not in (None, "", [])})
+            qs = apply_filters(
+                qs, {k: v for k, v in self.form.cleaned_data.items() if v not in (None, "", [])}
+            )
         sortable = {c.key: c.sort for c in self.columns if c.sort}
         requested = request.GET.get("sort", "")
         key = requested.lstrip("-")
@@ -114,14 +116,16 @@ class ListPage:
             sorted_on = self.sort.lstrip("-") == c.key
             desc = self.sort.startswith("-")
             next_sort = (c.key if desc else f"-{c.key}") if sorted_on else c.key
-            out.append({
-                "label": c.label,
-                "sortable": bool(c.sort),
-                "sorted": sorted_on,
-                "desc": desc,
-                "qs": self.querystring(sort=next_sort, page=None),
-                "css": c.css,
-            })
+            out.append(
+                {
+                    "label": c.label,
+                    "sortable": bool(c.sort),
+                    "sorted": sorted_on,
+                    "desc": desc,
+                    "qs": self.querystring(sort=next_sort, page=None),
+                    "css": c.css,
+                }
+            )
         return out
 
     @property
@@ -141,5 +145,7 @@ class ListPage:
 
     def export(self, filename: str) -> HttpResponse:
         cols = [c for c in self.columns if c.export]
-        rows = ([c.get(obj) for c in cols] for obj in self.queryset[:EXPORT_MAX_ROWS].iterator(chunk_size=2000))
+        rows = (
+            [c.get(obj) for c in cols] for obj in self.queryset[:EXPORT_MAX_ROWS].iterator(chunk_size=2000)
+        )
         return xlsx_response(filename, [str(c.label) for c in cols], rows)

@@ -50,7 +50,15 @@ def menu_for(user: Any, current_path: str = "") -> list[dict[str, Any]]:
                 continue
             items.append({"label": item.label, "url": url, "icon": item.icon, "active": current_path == url})
         if items:
-            active = any(current_path.startswith(i["url"]) for i in items if i["url"] != "/")
-            out.append({"key": module.key, "label": module.label, "icon": module.icon, "items": items,
-                        "url": items[0]["url"], "active": active})
+            active = any(current_path.startswith(str(i["url"])) for i in items if i["url"] != "/")
+            out.append(
+                {
+                    "key": module.key,
+                    "label": module.label,
+                    "icon": module.icon,
+                    "items": items,
+                    "url": items[0]["url"],
+                    "active": active,
+                }
+            )
     return out

@@ -54,7 +54,9 @@ class Attachment(models.Model):
     filename = models.CharField(_("文件名"), max_length=255)
     mime_type = models.CharField(_("类型"), max_length=100)
     size = models.BigIntegerField(_("大小"))
-    doc_type = models.CharField(_("文件类别"), max_length=40, choices=DocumentType.choices, default=DocumentType.OTHER)
+    doc_type = models.CharField(
+        _("文件类别"), max_length=40, choices=DocumentType.choices, default=DocumentType.OTHER
+    )
     title = models.CharField(_("标题"), max_length=200, blank=True)
     number = models.CharField(_("证照编号"), max_length=100, blank=True)
     issuing_authority = models.CharField(_("发证机关"), max_length=200, blank=True)

@@ -12,7 +12,9 @@ class NumberSeries(models.Model):
 
     doc_type = models.CharField(max_length=30)
     department = models.ForeignKey("core.Department", null=True, blank=True, on_delete=models.PROTECT)
-    scope_key = models.CharField(max_length=40, default="-", help_text="department code or '-' when company-wide")
+    scope_key = models.CharField(
+        max_length=40, default="-", help_text="department code or '-' when company-wide"
+    )
     year = models.PositiveSmallIntegerField()
     last = models.PositiveIntegerField(default=0)
 

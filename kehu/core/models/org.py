@@ -77,9 +77,16 @@ class Department(models.Model):
 
     code = models.CharField(_("代码"), max_length=20, unique=True)
     name = models.CharField(_("名称"), max_length=100)
-    kind = models.CharField(_("类型"), max_length=20, choices=DepartmentKind.choices, default=DepartmentKind.OTHER)
+    kind = models.CharField(
+        _("类型"), max_length=20, choices=DepartmentKind.choices, default=DepartmentKind.OTHER
+    )
     parent = models.ForeignKey(
-        "self", verbose_name=_("上级部门"), null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+        "self",
+        verbose_name=_("上级部门"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
     )
     head = models.ForeignKey(
         "core.User",
@@ -120,10 +127,20 @@ class User(AbstractUser):
     employee_no = models.CharField(_("工号"), max_length=30, blank=True)
     phone = models.CharField(_("电话"), max_length=30, blank=True)
     department = models.ForeignKey(
-        Department, verbose_name=_("部门"), null=True, blank=True, on_delete=models.PROTECT, related_name="members"
+        Department,
+        verbose_name=_("部门"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="members",
     )
     region = models.ForeignKey(
-        Region, verbose_name=_("区域"), null=True, blank=True, on_delete=models.PROTECT, related_name="members"
+        Region,
+        verbose_name=_("区域"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="members",
     )
     roles = models.ManyToManyField(Role, verbose_name=_("角色"), blank=True, related_name="users")
     backup = models.ForeignKey(
@@ -138,7 +155,7 @@ class User(AbstractUser):
     language = models.CharField(_("界面语言"), max_length=10, blank=True, default="")
     left_at = models.DateTimeField(_("离职时间"), null=True, blank=True)
 
-    objects = KehuUserManager()
+    objects: KehuUserManager = KehuUserManager()  # type: ignore[misc]
 
     class Meta:
         ordering = ["username"]
@@ -188,7 +205,9 @@ class Absence(models.Model):
         ordering = ["-start"]
         verbose_name = _("缺岗")
         verbose_name_plural = _("缺岗")
-        constraints = [models.CheckConstraint(condition=Q(end__gt=models.F("start")), name="absence_end_after_start")]
+        constraints = [
+            models.CheckConstraint(condition=Q(end__gt=models.F("start")), name="absence_end_after_start")
+        ]
         indexes = [models.Index(fields=["user", "start", "end"])]
 
     def __str__(self) -> str:

@@ -14,8 +14,12 @@ class CalendarYear(models.Model):
     """
 
     year = models.PositiveSmallIntegerField(_("年份"), unique=True)
-    source = models.CharField(_("依据"), max_length=300, blank=True, help_text=_("例如：国务院办公厅通知文号"))
-    entered_by = models.ForeignKey("core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    source = models.CharField(
+        _("依据"), max_length=300, blank=True, help_text=_("例如：国务院办公厅通知文号")
+    )
+    entered_by = models.ForeignKey(
+        "core.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     entered_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

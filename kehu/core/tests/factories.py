@@ -70,4 +70,12 @@ def all_role_codes() -> list[str]:
     return list(RoleCode.values)
 
 
-__all__ = ["PASSWORD", "DepartmentFactory", "Q", "RegionFactory", "UserFactory", "all_role_codes", "user_with"]
+__all__ = [
+    "PASSWORD",
+    "DepartmentFactory",
+    "Q",
+    "RegionFactory",
+    "UserFactory",
+    "all_role_codes",
+    "user_with",
+]

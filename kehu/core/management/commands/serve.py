@@ -22,14 +22,27 @@ class Command(BaseCommand):
         procs: list[subprocess.Popen[bytes]] = []
         env = os.environ.copy()
         web = [
-            sys.executable, "-m", "gunicorn", "kehu.wsgi:application",
-            "--bind", options["bind"], "--workers", str(options["workers"]), "--threads", "4",
-            "--access-logfile", "-", "--graceful-timeout", "20", "--timeout", "120",
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "kehu.wsgi:application",
+            "--bind",
+            options["bind"],
+            "--workers",
+            str(options["workers"]),
+            "--threads",
+            "4",
+            "--access-logfile",
+            "-",
+            "--graceful-timeout",
+            "20",
+            "--timeout",
+            "120",
         ]
-        procs.append(subprocess.Popen(web, env=env))
+        procs.append(subprocess.Popen(web, env=env))  # noqa: S603  (fixed argv, no shell)
         worker_cmd = getattr(settings, "KEHU_WORKER_COMMAND", None)
         if worker_cmd and not options["no_worker"]:
-            procs.append(subprocess.Popen([sys.executable, "-m", "kehu", *worker_cmd], env=env))
+            procs.append(subprocess.Popen([sys.executable, "-m", "kehu", *worker_cmd], env=env))  # noqa: S603
 
         def stop(signum: int, frame: Any) -> None:
             for p in procs:
