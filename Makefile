@@ -38,7 +38,7 @@ vendor: $(VENDOR)/.stamp
 
 messages: deps
 	@command -v msgfmt >/dev/null || { echo "msgfmt missing: apt-get install gettext"; exit 1; }
-	cd kehu && ../$(PY) -m kehu compilemessages -v0 --ignore=.venv
+	$(PY) -m kehu compilemessages -v0 --ignore=.venv --ignore=node_modules --ignore=var
 
 migrate: deps
 	$(PY) -m kehu migrate --noinput -v0
