@@ -39,12 +39,12 @@ def forwards(apps, schema_editor):
     for code in ROLES:
         Role.objects.get_or_create(code=code)
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(PG_TRIGGER)
+        schema_editor.execute(PG_TRIGGER, params=None)
 
 
 def backwards(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(PG_TRIGGER_REVERSE)
+        schema_editor.execute(PG_TRIGGER_REVERSE, params=None)
 
 
 class Migration(migrations.Migration):
