@@ -12,6 +12,7 @@ import contextvars
 import datetime as dt
 import decimal
 import hashlib
+import ipaddress
 import json
 import uuid
 from collections.abc import Iterable, Iterator
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from kehu.core.models.audit import AuditAction, AuditEntry, AuditHead
 
@@ -64,7 +66,9 @@ def snapshot(obj: models.Model, fields: Iterable[str]) -> dict[str, Any]:
     for name in fields:
         field = obj._meta.get_field(name)
         if field.many_to_many:
-            out[name] = sorted(jsonable(v) for v in getattr(obj, name).values_list("pk", flat=True)) if obj.pk else []
+            out[name] = (
+                sorted(jsonable(v) for v in getattr(obj, name).values_list("pk", flat=True)) if obj.pk else []
+            )
         elif field.is_relation:
             out[name] = getattr(obj, field.attname)  # type: ignore[union-attr]
         else:
@@ -87,37 +91,31 @@ def _canonical(fields: dict[str, Any]) -> bytes:
     return json.dumps(fields, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def compute_hash(
-    *,
-    seq: int,
-    timestamp: dt.datetime,
-    actor_id: int | None,
-    acting_for_id: int | None,
-    action: str,
-    object_type: str,
-    object_id: str,
-    object_repr: str,
-    changes: Any,
-    reason: str,
-    policy_version: str,
-    confidential: bool,
-    prev_hash: str,
-) -> str:
-    payload = {
-        "seq": seq,
-        "ts": timestamp.astimezone(dt.UTC).isoformat(timespec="microseconds"),
-        "actor": actor_id,
-        "acting_for": acting_for_id,
-        "action": action,
-        "type": object_type,
-        "id": object_id,
-        "repr": object_repr,
-        "changes": changes,
-        "reason": reason,
-        "policy": policy_version,
-        "confidential": confidential,
-        "prev": prev_hash,
-    }
+#: Every stored field of an entry except ``hash`` itself is covered by the hash.
+#: Every stored field of an entry except ``hash`` itself is covered by the hash.
+HASHED_FIELDS = (
+    "seq",
+    "timestamp",
+    "actor_id",
+    "actor_label",
+    "acting_for_id",
+    "action",
+    "object_type",
+    "object_id",
+    "object_repr",
+    "changes",
+    "reason",
+    "policy_version",
+    "confidential",
+    "ip",
+    "prev_hash",
+)
+
+
+def compute_hash(fields: dict[str, Any]) -> str:
+    """SHA-256 over the canonical JSON of the entry's :data:`HASHED_FIELDS` (timestamp in UTC, microseconds)."""
+    payload = {name: fields[name] for name in HASHED_FIELDS}
+    payload["timestamp"] = fields["timestamp"].astimezone(dt.UTC).isoformat(timespec="microseconds")
     return hashlib.sha256(_canonical(payload)).hexdigest()
 
 
@@ -159,13 +157,13 @@ def record(
         acting_for=acting_for,
         action=str(action),
         object_type=object_type,
-        object_id=str(object_id),
+        object_id=str(object_id)[:64],
         object_repr=str(object_repr)[:300],
         changes=changes_json,
         reason=reason or "",
         policy_version="" if policy_version is None else str(policy_version),
         confidential=confidential,
-        ip=current_ip.get(),
+        ip=_normal_ip(current_ip.get()),
         prev_hash=head.hash,
     )
     entry.hash = _entry_hash(entry)
@@ -174,22 +172,18 @@ def record(
     return entry
 
 
+def _normal_ip(ip: str | None) -> str | None:
+    """The address as every database returns it (PostgreSQL's inet normalises IPv6), so the hash recomputes."""
+    if not ip:
+        return None
+    try:
+        return ipaddress.ip_address(ip).compressed
+    except ValueError:
+        return None
+
+
 def _entry_hash(entry: AuditEntry) -> str:
-    return compute_hash(
-        seq=entry.seq,
-        timestamp=entry.timestamp,
-        actor_id=entry.actor_id,
-        acting_for_id=entry.acting_for_id,
-        action=entry.action,
-        object_type=entry.object_type,
-        object_id=entry.object_id,
-        object_repr=entry.object_repr,
-        changes=entry.changes,
-        reason=entry.reason,
-        policy_version=entry.policy_version,
-        confidential=entry.confidential,
-        prev_hash=entry.prev_hash,
-    )
+    return compute_hash({name: getattr(entry, name) for name in HASHED_FIELDS})
 
 
 def record_read(actor: User, obj: models.Model, *, channel: str = "page", detail: str = "") -> AuditEntry:
@@ -218,18 +212,13 @@ class VerifyResult:
     problem: str = ""
 
 
-_FIELDS = (
-    "seq", "timestamp", "actor_id", "acting_for_id", "action", "object_type", "object_id", "object_repr",
-    "changes", "reason", "policy_version", "confidential", "prev_hash", "hash",
-)
+_FIELDS = (*HASHED_FIELDS, "hash")
 
 
 def _rows(chunk: int) -> Iterator[tuple[Any, ...]]:
     last = 0
     while True:
-        batch = list(
-            AuditEntry.objects.filter(seq__gt=last).order_by("seq").values_list(*_FIELDS)[:chunk]
-        )
+        batch = list(AuditEntry.objects.filter(seq__gt=last).order_by("seq").values_list(*_FIELDS)[:chunk])
         if not batch:
             return
         yield from batch
@@ -243,25 +232,241 @@ def verify(chunk: int = 5000) -> VerifyResult:
     prev = GENESIS_HASH
     checked = 0
     for row in _rows(chunk):
-        (seq, ts, actor_id, acting_for_id, action, otype, oid, orepr, changes, reason, policy, conf, prev_hash, h) = row
+        fields = dict(zip(_FIELDS, row, strict=True))
+        seq, prev_hash, h = fields["seq"], fields["prev_hash"], fields["hash"]
         if seq != expected_seq:
-            return VerifyResult(False, checked, expected_seq, f"entry #{expected_seq} is missing (found #{seq} next)")
+            return VerifyResult(
+                False,
+                checked,
+                expected_seq,
+                _("第 %(seq)s 条记录缺失（下一条为第 %(found)s 条）：记录被删除或插入了错序的记录。")
+                % {"seq": expected_seq, "found": seq},
+            )
         if prev_hash != prev:
-            return VerifyResult(False, checked, seq, f"entry #{seq} does not link to the entry before it")
-        computed = compute_hash(
-            seq=seq, timestamp=ts, actor_id=actor_id, acting_for_id=acting_for_id, action=action,
-            object_type=otype, object_id=oid, object_repr=orepr, changes=changes, reason=reason,
-            policy_version=policy, confidential=conf, prev_hash=prev_hash,
-        )
+            return VerifyResult(
+                False,
+                checked,
+                seq,
+                _("第 %(seq)s 条记录未链接到前一条记录（记录被插入或替换）。") % {"seq": seq},
+            )
+        computed = compute_hash(fields)
         if computed != h:
-            return VerifyResult(False, checked, seq, f"entry #{seq} was altered (its hash does not match)")
+            return VerifyResult(
+                False, checked, seq, _("第 %(seq)s 条记录被篡改（哈希值不符）。") % {"seq": seq}
+            )
         prev = h
         expected_seq += 1
         checked += 1
     head = AuditHead.objects.filter(pk=1).values_list("seq", "hash").first()
     if head is not None and (head[0] != checked or head[1] != prev):
-        return VerifyResult(
-            False, checked, checked + 1 if head[0] > checked else head[0],
-            f"the chain ends at #{checked} but the head records #{head[0]}: entries were removed from the end",
-        )
+        if head[0] > checked:
+            bad = checked + 1
+            problem = _(
+                "第 %(seq)s 条记录缺失：审计链止于第 %(last)s 条，链头记录为第 %(head)s 条（末尾记录被删除）。"
+            )
+        elif head[0] < checked:
+            bad = head[0] + 1
+            problem = _("第 %(seq)s 条记录不属于审计链：链头记录为第 %(head)s 条（记录被插入）。")
+        else:
+            bad = checked
+            problem = _("第 %(seq)s 条记录与链头不一致（末尾记录被替换）。")
+        return VerifyResult(False, checked, bad, problem % {"seq": bad, "last": checked, "head": head[0]})
     return VerifyResult(True, checked)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Reading the trail (pages, API, command)
+
+VERIFY_ACTION = "verify"
+
+
+def action_choices() -> list[tuple[str, str]]:
+    """Every action code with its label, for filters and display."""
+    return [(str(v), str(label)) for v, label in AuditAction.choices] + [(VERIFY_ACTION, _("校验审计链"))]
+
+
+def action_label(code: str) -> str:
+    return dict(action_choices()).get(code, code)
+
+
+def object_type_label(object_type: str) -> str:
+    """The model's verbose name for ``app.model`` (the type itself when unknown)."""
+    from django.apps import apps
+
+    try:
+        return str(apps.get_model(object_type)._meta.verbose_name)
+    except (LookupError, ValueError):
+        return object_type
+
+
+def object_types() -> list[tuple[str, str]]:
+    """The distinct object types present in the trail, labelled, for the search filter."""
+    types = AuditEntry.objects.order_by("object_type").values_list("object_type", flat=True).distinct()
+    return [(t, f"{object_type_label(t)} ({t})") for t in types if t]
+
+
+def _detail_labels() -> dict[str, str]:
+    return {
+        "channel": _("渠道"), "detail": _("详情"), "filters": _("筛选条件"), "rows": _("行数"),
+        "ok": _("审计链完整"), "checked": _("校验记录数"), "bad_seq": _("第一条问题记录"), "problem": _("问题"),
+    }  # fmt: skip
+
+
+def _field_label(object_type: str, name: str) -> str:
+    from django.apps import apps
+    from django.core.exceptions import FieldDoesNotExist
+
+    try:
+        field = apps.get_model(object_type)._meta.get_field(name)
+    except (LookupError, ValueError, FieldDoesNotExist):
+        return _detail_labels().get(name, name)
+    return str(getattr(field, "verbose_name", name))
+
+
+def _display(value: Any) -> str:
+    if value is None or value == "" or value == []:
+        return "—"
+    if isinstance(value, bool):
+        return _("是") if value else _("否")
+    if isinstance(value, list):
+        return ", ".join(_display(v) for v in value)
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return str(value)
+
+
+def change_rows(entry: AuditEntry) -> list[dict[str, Any]]:
+    """The entry's changes as rows ``{field, label, before, after, is_change}`` for display and export.
+
+    ``{field: [before, after]}`` pairs are changes; any other value (e.g. the channel of a read) is a detail."""
+    rows: list[dict[str, Any]] = []
+    changes = entry.changes if isinstance(entry.changes, dict) else {"": entry.changes}
+    for name, value in changes.items():
+        is_change = isinstance(value, list) and len(value) == 2
+        rows.append(
+            {
+                "field": name,
+                "label": _field_label(entry.object_type, name),
+                "before": _display(value[0]) if is_change else "",
+                "after": _display(value[1]) if is_change else _display(value),
+                "is_change": is_change,
+            }
+        )
+    return rows
+
+
+def changes_summary(entry: AuditEntry) -> str:
+    """One line: ``label: before → after; ...`` (list pages and export)."""
+    parts = []
+    for row in change_rows(entry):
+        if row["is_change"]:
+            parts.append(f"{row['label']}: {row['before']} → {row['after']}")
+        else:
+            parts.append(f"{row['label']}: {row['after']}")
+    return "; ".join(parts)
+
+
+def actor_display(entry: AuditEntry) -> str:
+    """``张三 (zhangsan)``, with ``代 李四`` when acting for someone; ``系统`` for system entries."""
+    actor = entry.actor
+    text = (
+        f"{actor.display_name or actor.username} ({actor.username})" if actor else (entry.actor_label or "")
+    )
+    if not text or text == "system":
+        text = _("系统")
+    if entry.acting_for_id:
+        other = entry.acting_for
+        name = (other.display_name or other.username) if other else str(entry.acting_for_id)
+        text += " " + _("代 %(name)s") % {"name": name}
+    return text
+
+
+FILTER_KEYS = ("actor", "object_type", "action", "date_from", "date_to", "object_id", "q")
+
+
+def apply_filters(qs: models.QuerySet[AuditEntry], filters: dict[str, Any]) -> models.QuerySet[AuditEntry]:
+    """The search filters, shared by the page, its export and the API. Dates are local calendar days."""
+    from django.db.models import Q
+
+    if filters.get("actor"):
+        name = str(filters["actor"]).strip()
+        qs = qs.filter(Q(actor__username__iexact=name) | Q(actor_label__iexact=name))
+    if filters.get("object_type"):
+        qs = qs.filter(object_type=filters["object_type"])
+    if filters.get("action"):
+        qs = qs.filter(action=filters["action"])
+    if filters.get("object_id"):
+        qs = qs.filter(object_id=str(filters["object_id"]).strip())
+    if filters.get("date_from"):
+        start = dt.datetime.combine(filters["date_from"], dt.time.min)
+        qs = qs.filter(timestamp__gte=timezone.make_aware(start))
+    if filters.get("date_to"):
+        end = dt.datetime.combine(filters["date_to"] + dt.timedelta(days=1), dt.time.min)
+        qs = qs.filter(timestamp__lt=timezone.make_aware(end))
+    if filters.get("q"):
+        text = str(filters["q"]).strip()
+        qs = qs.filter(Q(reason__icontains=text) | Q(object_repr__icontains=text))
+    return qs
+
+
+def entry_list(*, actor: User, filters: dict[str, Any] | None = None) -> models.QuerySet[AuditEntry]:
+    """Entries the user may read (``audit.view``), filtered; newest first."""
+    from kehu.core import access
+
+    access.require(actor, "audit.view")
+    qs = access.restrict(actor, "audit.view", AuditEntry.objects.select_related("actor", "acting_for"))
+    return apply_filters(qs, filters or {}).order_by("-seq")
+
+
+def entry_get(*, actor: User, seq: int) -> AuditEntry:
+    from kehu.core import access
+
+    return access.get_scoped(
+        actor, "audit.view", AuditEntry.objects.select_related("actor", "acting_for"), seq=seq
+    )
+
+
+def object_trail(*, actor: User, object_type: str, object_id: str) -> models.QuerySet[AuditEntry]:
+    """The trail of one object by type and id, newest first."""
+    return entry_list(actor=actor, filters={"object_type": object_type, "object_id": object_id})
+
+
+def export_record(*, actor: User, filters: dict[str, Any], rows: int) -> AuditEntry:
+    """Log an export of the trail (who exported what)."""
+    return record(
+        actor=actor,
+        action=AuditAction.EXPORT,
+        object_type=AuditEntry._meta.label_lower,
+        object_repr=str(_("审计记录导出")),
+        changes={
+            "filters": {k: jsonable(v) for k, v in filters.items() if v not in (None, "")},
+            "rows": rows,
+        },
+    )
+
+
+@transaction.atomic
+def verify_run(*, actor: User) -> VerifyResult:
+    """Verify the chain for a user (``audit.verify``) and log that it was run and what it found."""
+    from kehu.core import access
+
+    access.require(actor, "audit.verify")
+    result = verify()
+    record(
+        actor=actor,
+        action=VERIFY_ACTION,
+        object_type=AuditEntry._meta.label_lower,
+        object_repr=str(_("审计链校验")),
+        changes={
+            "ok": result.ok,
+            "checked": result.checked,
+            "bad_seq": result.bad_seq,
+            "problem": result.problem,
+        },
+    )
+    return result
+
+
+def last_verify() -> AuditEntry | None:
+    """The latest logged run of the chain check."""
+    return AuditEntry.objects.filter(action=VERIFY_ACTION).select_related("actor").order_by("-seq").first()
