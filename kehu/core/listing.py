@@ -62,8 +62,10 @@ class ListPage:
         apply_filters: Callable[[QuerySet[Any], dict[str, Any]], QuerySet[Any]] | None = None,
         default_sort: str = "-pk",
         per_page: int = 20,
+        exportable: bool = True,
     ) -> None:
         self.request = request
+        self.exportable = exportable
         self.columns = list(columns)
         self.form = filter_form(request.GET or None) if filter_form else None
         qs = queryset

@@ -127,6 +127,7 @@ def audit_search(request: HttpRequest) -> HttpResponse:
         filter_form=AuditFilterForm,
         apply_filters=audit.apply_filters,
         default_sort="-seq",
+        exportable=access.can(request.user, "audit.export"),
     )
     if page.wants_export:
         access.require(user, "audit.export")

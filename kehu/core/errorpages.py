@@ -1,0 +1,30 @@
+"""Service errors raised in a web view become a proper page with the right status (403, 404, 409, 400), never
+a 500: the same mapping the API applies (kehu.api). Views that can show the error inline catch it themselves."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from kehu.core.errors import KehuError
+
+
+class KehuErrorMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not isinstance(exception, KehuError) or request.path.startswith("/api/"):
+            return None
+        template = "partials/_error.html" if request.headers.get("HX-Request") else "error.html"
+        return render(
+            request,
+            template,
+            {"status": exception.status, "message": exception.message, "code": exception.code},
+            status=exception.status,
+        )

@@ -1,0 +1,41 @@
+"""Service errors raised in web views become pages with the right status (R-PLT-02: 404, not 403, for records
+outside one's scope), never a 500."""
+
+import pytest
+from django.http import HttpRequest
+from django.test import RequestFactory
+
+from kehu.core.errorpages import KehuErrorMiddleware
+from kehu.core.errors import Conflict, NotFound, PermissionDenied
+from kehu.core.models.org import RoleCode
+from kehu.core.tests.factories import user_with
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize(
+    ("exc", "status"),
+    [(PermissionDenied(), 403), (NotFound(), 404), (Conflict("已处理", field="x", rule="stale"), 409)],
+)
+def test_service_errors_render_pages_with_their_status(exc, status):
+    request = RequestFactory().get("/x/")
+    request.user = user_with(RoleCode.SALES_REP)
+    middleware = KehuErrorMiddleware(lambda r: None)  # type: ignore[arg-type,return-value]
+    response = middleware.process_exception(request, exc)
+    assert response is not None and response.status_code == status
+    assert str(exc.message) in response.content.decode()
+
+
+def test_api_paths_and_other_exceptions_are_left_alone():
+    middleware = KehuErrorMiddleware(lambda r: None)  # type: ignore[arg-type,return-value]
+    api_request = RequestFactory().get("/api/v1/x")
+    assert middleware.process_exception(api_request, NotFound()) is None
+    assert middleware.process_exception(HttpRequest(), ValueError("x")) is None
+
+
+def test_htmx_requests_get_a_fragment():
+    request = RequestFactory().get("/x/", HTTP_HX_REQUEST="true")
+    request.user = user_with(RoleCode.SALES_REP)
+    response = KehuErrorMiddleware(lambda r: None).process_exception(request, NotFound())  # type: ignore[arg-type,return-value]
+    assert response is not None and response.status_code == 404
+    assert "<html" not in response.content.decode()
