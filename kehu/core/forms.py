@@ -26,10 +26,11 @@ class BootstrapMixin:
                 widget.input_type = "date"
             if isinstance(widget, forms.DateTimeInput):
                 widget.input_type = "datetime-local"
-            if self.errors.get(name) if self.is_bound else False:  # type: ignore[attr-defined]
-                css += " is-invalid"
-            existing = widget.attrs.get("class", "")
-            widget.attrs["class"] = f"{existing} {css}".strip()
+            classes = widget.attrs.get("class", "").split()
+            wanted = css.split()
+            if self.is_bound and self.errors.get(name):  # type: ignore[attr-defined]
+                wanted.append("is-invalid")
+            widget.attrs["class"] = " ".join([*classes, *(c for c in wanted if c not in classes)])
 
     def add_service_error(self, exc: KehuError) -> None:
         target = exc.field if exc.field in self.fields else None
