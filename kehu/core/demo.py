@@ -12,6 +12,7 @@ from django.db import transaction
 from kehu.core import audit
 from kehu.core.models import Department, Region, Role, User
 from kehu.core.models.org import DepartmentKind as K
+from kehu.core.models.org import RoleCode
 from kehu.core.models.org import RoleCode as R
 from kehu.core.org import department_path
 
@@ -96,7 +97,7 @@ def load_org() -> None:
         )[0]
         department_path(dept)
         depts[code] = dept
-    roles = {r.code: r for r in Role.objects.all()}
+    roles = {c: Role.objects.get_or_create(code=c)[0] for c in RoleCode.values}
     users: dict[str, User] = {}
     for username, name, dept_code, region, role_codes, heads in USERS:
         user = User.objects.filter(username=username).first()
