@@ -1,0 +1,3 @@
+from kehu.core.jobs.views import urlpatterns
+
+__all__ = ["urlpatterns"]

@@ -1,0 +1,29 @@
+"""The platform's own policy types."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+from pydantic import BaseModel, Field
+
+from kehu.core.policies.registry import register_policy_type
+
+
+class Retention(BaseModel):
+    audit_years: int = Field(
+        default=10,
+        ge=1,
+        title="审计记录保存年限",
+        description="审计记录至少保存的年数。",
+        json_schema_extra={"unit": "年"},
+    )
+
+
+register_policy_type(
+    "platform.retention",
+    label=_("记录保存期限"),
+    schema=Retention,
+    default=Retention(),
+    allows_trial=False,
+    description=_("审计记录等平台记录的最短保存期限。"),
+    approver_roles=("general_manager",),
+)
