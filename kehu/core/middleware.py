@@ -1,15 +1,34 @@
+"""Request-wide behaviour of the shell: the user's language, the client address, JSON 404s under the API."""
+
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils import translation
+from django.utils.translation import gettext as _
 
 from kehu.core.audit import current_ip
 
 
 def client_ip(request: HttpRequest) -> str | None:
     return request.META.get("REMOTE_ADDR") or None
+
+
+def request_language(request: HttpRequest) -> str:
+    """The signed-in user's saved language; otherwise the language cookie; otherwise the default (zh-hans).
+    The browser's Accept-Language is deliberately not used: the product speaks Chinese unless switched."""
+    supported = dict(settings.LANGUAGES)
+    user = getattr(request, "user", None)
+    lang = getattr(user, "language", "") if user is not None and user.is_authenticated else ""
+    if lang in supported:
+        return str(lang)
+    cookie = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME, "")
+    if cookie in supported:
+        return cookie
+    return str(settings.LANGUAGE_CODE)
 
 
 class UserLanguageMiddleware:
@@ -22,14 +41,33 @@ class UserLanguageMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         token = current_ip.set(client_ip(request))
         try:
-            user = getattr(request, "user", None)
-            lang = getattr(user, "language", "") if user is not None and user.is_authenticated else ""
-            if lang:
-                translation.activate(lang)
-                request.LANGUAGE_CODE = lang
+            lang = request_language(request)
+            translation.activate(lang)
+            request.LANGUAGE_CODE = lang
             response = self.get_response(request)
-            if lang:
-                response.headers.setdefault("Content-Language", lang)
+            response.headers["Content-Language"] = translation.get_language() or lang
             return response
         finally:
             current_ip.reset(token)
+
+
+class ApiNotFoundMiddleware:
+    """Unknown URLs under /api/ answer 404 in the API's error format instead of the HTML page."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if (
+            response.status_code == 404
+            and request.path.startswith("/api/")
+            and not response.get("Content-Type", "").startswith("application/json")
+        ):
+            body = {"code": "not_found", "message": _("接口不存在。"), "detail": {"path": request.path}}
+            return HttpResponse(
+                json.dumps(body, ensure_ascii=False),
+                status=404,
+                content_type="application/json; charset=utf-8",
+            )
+        return response

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.contrib.auth import authenticate
-from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -27,60 +27,106 @@ class LockedOut(KehuError):
     default_code = "locked_out"
 
 
+#: The per-address threshold is this many times ``KEHU_LOGIN_MAX_FAILURES``.
+IP_FACTOR = 4
+
+
 @dataclass
 class Lock:
     until: dt.datetime
 
 
-def _window_start(now: dt.datetime) -> dt.datetime:
-    return now - dt.timedelta(minutes=settings.KEHU_LOGIN_WINDOW_MINUTES)
+def _lock_from(failures: list[dt.datetime], threshold: int, now: dt.datetime) -> Lock | None:
+    """``failures`` newest first. Locked when the newest ``threshold`` of them fall within the window; the lock
+    runs ``KEHU_LOGIN_LOCKOUT_MINUTES`` from the newest."""
+    if threshold < 1 or len(failures) < threshold:
+        return None
+    newest, oldest = failures[0], failures[threshold - 1]
+    if newest - oldest > dt.timedelta(minutes=settings.KEHU_LOGIN_WINDOW_MINUTES):
+        return None
+    until = newest + dt.timedelta(minutes=settings.KEHU_LOGIN_LOCKOUT_MINUTES)
+    return Lock(until=until) if until > now else None
 
 
 def lock_for(username: str, ip: str | None, now: dt.datetime | None = None) -> Lock | None:
-    """A lock-out in force for this user name or this address: ``KEHU_LOGIN_MAX_FAILURES`` failures since the
-    last success within the window lock it until ``KEHU_LOGIN_LOCKOUT_MINUTES`` after the last failure."""
+    """The lock-out in force for this user name or this address, or None.
+
+    - User name: ``KEHU_LOGIN_MAX_FAILURES`` failures since its last successful sign-in, all within
+      ``KEHU_LOGIN_WINDOW_MINUTES``, lock it until ``KEHU_LOGIN_LOCKOUT_MINUTES`` after the last failure.
+    - Address: the same with ``IP_FACTOR`` times as many failures (several people may share one address);
+      a success does not reset it, so one's own account cannot be used to keep guessing others'.
+
+    Attempts refused while locked are not recorded, so they do not extend the lock.
+    """
     now = now or timezone.now()
-    since = now - dt.timedelta(
-        minutes=max(settings.KEHU_LOGIN_WINDOW_MINUTES, settings.KEHU_LOGIN_LOCKOUT_MINUTES)
+    max_failures = settings.KEHU_LOGIN_MAX_FAILURES
+    # Only failures newer than this can still take part in a lock in force.
+    horizon = now - dt.timedelta(
+        minutes=settings.KEHU_LOGIN_WINDOW_MINUTES + settings.KEHU_LOGIN_LOCKOUT_MINUTES
     )
-    for q in (Q(username=username.lower()), Q(ip=ip) if ip else None):
-        if q is None:
-            continue
-        attempts = list(LoginAttempt.objects.filter(q, at__gte=since).order_by("-at").values_list("succeeded", "at")[
-            : settings.KEHU_LOGIN_MAX_FAILURES * 4
-        ])
-        failures = []
-        for ok, at in attempts:
-            if ok:
-                break
-            failures.append(at)
-        recent = [at for at in failures if at >= _window_start(now) or at >= failures[0] - dt.timedelta(
-            minutes=settings.KEHU_LOGIN_WINDOW_MINUTES)]
-        if len(recent) >= settings.KEHU_LOGIN_MAX_FAILURES:
-            until = failures[0] + dt.timedelta(minutes=settings.KEHU_LOGIN_LOCKOUT_MINUTES)
-            if until > now:
-                return Lock(until=until)
-    return None
+    recent = LoginAttempt.objects.filter(at__gt=horizon, at__lte=now)
+    locks: list[Lock] = []
+
+    name = (username or "").strip().lower()
+    if name:
+        by_name = recent.filter(username=name)
+        last_success = by_name.filter(succeeded=True).order_by("-at").values_list("at", flat=True).first()
+        failed = by_name.filter(succeeded=False)
+        if last_success is not None:
+            failed = failed.filter(at__gt=last_success)
+        lock = _lock_from(
+            list(failed.order_by("-at").values_list("at", flat=True)[:max_failures]), max_failures, now
+        )
+        if lock:
+            locks.append(lock)
+    if ip:
+        threshold = max_failures * IP_FACTOR
+        failed_ip = recent.filter(ip=ip, succeeded=False).order_by("-at").values_list("at", flat=True)
+        lock = _lock_from(list(failed_ip[:threshold]), threshold, now)
+        if lock:
+            locks.append(lock)
+    return max(locks, key=lambda lk: lk.until) if locks else None
 
 
-def sign_in(request: HttpRequest | None, username: str, password: str, *, channel: str = "web",
-            ip: str | None = None) -> User:
+def minutes_left(lock: Lock, now: dt.datetime) -> int:
+    """Whole minutes until the lock ends, rounded up (at least 1)."""
+    return max(1, math.ceil((lock.until - now).total_seconds() / 60))
+
+
+def sign_in(
+    request: HttpRequest | None, username: str, password: str, *, channel: str = "web", ip: str | None = None
+) -> User:
     """Check throttling, authenticate, record the attempt (and an audit entry). Raises LockedOut or
     Unauthenticated with a message for the user; returns the user on success."""
     username = (username or "").strip()
     now = timezone.now()
     lock = lock_for(username, ip, now)
     if lock is not None:
-        minutes = max(1, int((lock.until - now).total_seconds() // 60) + 1)
+        minutes = minutes_left(lock, now)
         raise LockedOut(
             _("登录失败次数过多，账户已临时锁定，请 %(m)d 分钟后再试。") % {"m": minutes},
-            field="username", rule="login_throttle", detail={"locked_until": lock.until.isoformat()},
+            field="username",
+            rule="login_throttle",
+            detail={
+                "field": "username",
+                "rule": "login_throttle",
+                "locked_until": lock.until.isoformat(),
+                "minutes": minutes,
+            },
         )
     user: Any = authenticate(request, username=username, password=password)
-    LoginAttempt.objects.create(username=username.lower(), ip=ip, succeeded=user is not None, at=now, channel=channel)
+    LoginAttempt.objects.create(
+        username=username.lower(), ip=ip, succeeded=user is not None, at=now, channel=channel
+    )
     if user is None:
-        audit.record(actor=None, action=AuditAction.LOGIN_FAILED, object_type="core.user", object_id="",
-                     object_repr=username[:150], changes={"channel": channel})
+        audit.record(
+            actor=None,
+            action=AuditAction.LOGIN_FAILED,
+            object_type="core.user",
+            object_id="",
+            object_repr=username[:150],
+            changes={"channel": channel},
+        )
         raise Unauthenticated(_("用户名或密码错误。"), field="password", rule="credentials")
     audit.record(actor=user, action=AuditAction.LOGIN, obj=user, changes={"channel": channel})
-    return user  # type: ignore[no-any-return]
+    return user

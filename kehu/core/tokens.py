@@ -18,7 +18,7 @@ from kehu.core.models import ApiToken
 if TYPE_CHECKING:
     from kehu.core.models import User
 
-TOKEN_PREFIX = "kehu_"
+TOKEN_PREFIX = "kehu_"  # noqa: S105 (a marker, not a secret)
 
 
 def _digest(token: str) -> str:
@@ -39,7 +39,9 @@ def token_create(*, actor: User, name: str, user: User | None = None) -> tuple[A
         raise PermissionDenied(_("只能为自己创建令牌。"))
     text = TOKEN_PREFIX + secrets.token_urlsafe(32)
     row = ApiToken.objects.create(user=owner, name=name, prefix=text[:12], key_hash=_digest(text))
-    audit.record(actor=actor, action="create", obj=row, changes={"name": [None, name], "user": [None, owner.pk]})
+    audit.record(
+        actor=actor, action="create", obj=row, changes={"name": [None, name], "user": [None, owner.pk]}
+    )
     return row, text
 
 
@@ -54,8 +56,13 @@ def token_revoke(*, actor: User, token_id: int, reason: str = "") -> ApiToken:
         raise Conflict(_("该令牌已撤销。"), field="token", rule="already_revoked")
     row.revoked_at = timezone.now()
     row.save(update_fields=["revoked_at"])
-    audit.record(actor=actor, action="update", obj=row, changes={"revoked_at": [None, audit.jsonable(row.revoked_at)]},
-                 reason=reason)
+    audit.record(
+        actor=actor,
+        action="update",
+        obj=row,
+        changes={"revoked_at": [None, audit.jsonable(row.revoked_at)]},
+        reason=reason,
+    )
     return row
 
 
@@ -63,7 +70,11 @@ def token_authenticate(text: str) -> User | None:
     """The active user behind a bearer token, or None. Updates ``last_used_at`` at most once a minute."""
     if not text or not text.startswith(TOKEN_PREFIX):
         return None
-    row = ApiToken.objects.select_related("user").filter(key_hash=_digest(text), revoked_at__isnull=True).first()
+    row = (
+        ApiToken.objects.select_related("user")
+        .filter(key_hash=_digest(text), revoked_at__isnull=True)
+        .first()
+    )
     if row is None or not row.user.is_active:
         return None
     now = timezone.now()

@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import login as auth_login
 from django.contrib.auth import logout as auth_logout
 from django.contrib.auth import views as auth_views
@@ -23,16 +24,22 @@ from django.views.decorators.http import require_POST
 
 from kehu.core import audit, security
 from kehu.core.errors import KehuError
-from kehu.core.forms import KehuForm
+from kehu.core.forms import BootstrapMixin, KehuForm
 from kehu.core.middleware import client_ip
 from kehu.core.models.audit import AuditAction
 
 
 class LoginForm(KehuForm):
-    username = forms.CharField(label=gettext_lazy("用户名"), max_length=150,
-                               widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "username"}))
-    password = forms.CharField(label=gettext_lazy("密码"), strip=False,
-                               widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
+    username = forms.CharField(
+        label=gettext_lazy("用户名"),
+        max_length=150,
+        widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "username"}),
+    )
+    password = forms.CharField(
+        label=gettext_lazy("密码"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
 
 
 def login_view(request: HttpRequest) -> HttpResponse:
@@ -42,24 +49,30 @@ def login_view(request: HttpRequest) -> HttpResponse:
     form = LoginForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            user = security.sign_in(request, form.cleaned_data["username"], form.cleaned_data["password"],
-                                    ip=client_ip(request))
+            user = security.sign_in(
+                request, form.cleaned_data["username"], form.cleaned_data["password"], ip=client_ip(request)
+            )
         except KehuError as exc:
             form.add_error(None, str(exc.message))
         else:
             auth_login(request, user)
-            if user.language:
-                translation.activate(user.language)
             if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}, request.is_secure()):
                 next_url = reverse("home")
-            return HttpResponseRedirect(next_url or reverse("home"))
+            response = HttpResponseRedirect(next_url or reverse("home"))
+            if user.language:
+                # The saved choice also shows on this browser's sign-in page after signing out.
+                translation.activate(user.language)
+                response.set_cookie(
+                    settings.LANGUAGE_COOKIE_NAME, user.language, max_age=365 * 24 * 3600, samesite="Lax"
+                )
+            return response
     return render(request, "registration/login.html", {"form": form, "next": next_url}, status=200)
 
 
 @require_POST
 def logout_view(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
-        audit.record(actor=request.user, action=AuditAction.LOGOUT, obj=request.user)  # type: ignore[arg-type]
+        audit.record(actor=request.user, action=AuditAction.LOGOUT, obj=request.user)
     auth_logout(request)
     return redirect("login")
 
@@ -83,8 +96,12 @@ def account(request: HttpRequest) -> HttpResponse:
     from kehu.core.org import user_update_self
 
     user: Any = request.user
-    initial = {"display_name": user.display_name, "email": user.email, "phone": user.phone,
-               "language": user.language or settings.LANGUAGE_CODE}
+    initial = {
+        "display_name": user.display_name,
+        "email": user.email,
+        "phone": user.phone,
+        "language": user.language or settings.LANGUAGE_CODE,
+    }
     form = AccountForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
@@ -111,7 +128,7 @@ def set_language(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         from kehu.core.org import user_set_language
 
-        user_set_language(actor=request.user, language=lang)  # type: ignore[arg-type]
+        user_set_language(actor=request.user, language=lang)
     translation.activate(lang)
     response.set_cookie(settings.LANGUAGE_COOKIE_NAME, lang, max_age=365 * 24 * 3600, samesite="Lax")
     return response
@@ -129,13 +146,32 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok" if db == "ok" else "error", "database": db}, status=status)
 
 
+class PasswordChangeForm(BootstrapMixin, auth_forms.PasswordChangeForm):
+    """Django's password change (old password checked, validators applied) with the shell's form styling."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._style()
+
+    def full_clean(self) -> None:
+        super().full_clean()
+        self._style()
+
+
 class PasswordChangeView(auth_views.PasswordChangeView):
     template_name = "registration/password_change.html"
+    form_class = PasswordChangeForm
 
     def form_valid(self, form: Any) -> HttpResponse:
         response = super().form_valid(form)
-        audit.record(actor=self.request.user, action="update", obj=self.request.user,  # type: ignore[arg-type]
-                     changes={"password": ["***", "***"]}, reason=_("用户修改密码"))
+        user: Any = self.request.user
+        audit.record(
+            actor=user,
+            action="update",
+            obj=user,
+            changes={"password": ["***", "***"]},
+            reason=_("用户修改密码"),
+        )
         messages.success(self.request, _("密码已修改。"))
         return response
 

@@ -21,8 +21,11 @@ from kehu.core.listing import Column, ListPage
 
 
 class TokenForm(KehuForm):
-    name = forms.CharField(label=gettext_lazy("令牌名称"), max_length=100,
-                           help_text=gettext_lazy("用于区分令牌的用途，例如“ERP对接”。"))
+    name = forms.CharField(
+        label=gettext_lazy("令牌名称"),
+        max_length=100,
+        help_text=gettext_lazy("用于区分令牌的用途，例如“ERP对接”。"),
+    )
 
 
 @login_required
