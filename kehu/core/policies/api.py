@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 
 from kehu.core.policies import selectors, services
 from kehu.core.policies.models import PolicyVersion
@@ -121,4 +121,4 @@ def propose(request: HttpRequest, key: str, payload: ProposeIn) -> Any:
         reason=payload.reason,
         trial=payload.trial,
     )
-    return 201, version
+    return Status(201, version)
