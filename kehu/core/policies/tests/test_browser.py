@@ -14,7 +14,7 @@ from django.conf import settings
 from kehu.core.policies.models import PolicyStatus, PolicyVersion
 from kehu.core.tests.factories import PASSWORD, user_with
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts"
 CHROMIUM_ARGS = [
