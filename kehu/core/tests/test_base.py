@@ -131,3 +131,25 @@ def test_get_scoped_hides_out_of_scope_rows_as_not_found():
         access.get_scoped(rep, "org.user.view", User.objects.all(), pk=other.pk)
     with pytest.raises(access.NotFound):
         access.get_scoped(rep, "org.user.view", User.objects.all(), pk="not-a-number")
+
+
+def test_createadmin_creates_an_audited_sysadmin(monkeypatch):
+    from django.core.management import CommandError, call_command
+
+    from kehu.core.models import AuditEntry
+
+    monkeypatch.setenv("KEHU_ADMIN_PASSWORD", "short")
+    with pytest.raises(CommandError):  # the password rules apply
+        call_command("createadmin", "boss")
+    assert not User.objects.filter(username="boss").exists()
+    monkeypatch.setenv("KEHU_ADMIN_PASSWORD", "a-long-enough-Passw0rd")
+    call_command("createadmin", "boss", "--name", "老板")
+    boss = User.objects.get(username="boss")
+    assert boss.has_role(RoleCode.SYSADMIN) and boss.check_password("a-long-enough-Passw0rd")
+    assert AuditEntry.objects.filter(object_type="core.user", object_id=str(boss.pk), action="create").exists()
+    rep = user_with(RoleCode.SALES_REP)
+    call_command("createadmin", rep.username)  # promotes an existing user, password untouched
+    rep.refresh_from_db()
+    rep._role_codes = None
+    del rep._role_codes
+    assert rep.has_role(RoleCode.SYSADMIN, RoleCode.SALES_REP)
