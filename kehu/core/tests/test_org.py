@@ -456,7 +456,22 @@ def test_list_and_detail_query_counts_bounded(client, o, django_assert_max_num_q
         with django_assert_max_num_queries(7):
             assert client.get("/system/absences/?size=50").status_code == 200
     client.force_login(o.admin)
-    with django_assert_max_num_queries(11):
+    with django_assert_max_num_queries(14)  # profile, absences, history, attachments panel:
         assert client.get(f"/system/users/{o.sales1.pk}/").status_code == 200
     with django_assert_max_num_queries(5):
         assert client.get("/system/departments/").status_code == 200
+
+
+def test_user_detail_shows_the_attachments_panel_with_upload_for_managers(client):
+    from kehu.core.models.org import RoleCode
+    from kehu.core.tests.factories import PASSWORD, user_with
+
+    admin = user_with(RoleCode.SYSADMIN, username="adm_att")
+    reviewer = user_with(RoleCode.REVIEWER, username="rev_att")
+    client.login(username=admin.username, password=PASSWORD)
+    html = client.get(f"/system/users/{reviewer.pk}/").content.decode()
+    assert "/attachments/upload/core/user/" in html
+    client.logout()
+    client.login(username=reviewer.username, password=PASSWORD)
+    html = client.get(f"/system/users/{reviewer.pk}/").content.decode()
+    assert "/attachments/upload/core/user/" not in html  # sees own record, may not upload to it

@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from kehu.core import access, audit, excel, org
+from kehu.core.attachments import attachment_panel
 from kehu.core.errors import KehuError, NotFound
 from kehu.core.forms import KehuForm
 from kehu.core.listing import Column, ListPage
@@ -129,6 +130,7 @@ def user_detail(request: HttpRequest, pk: int) -> HttpResponse:
             if access.can(actor, "audit.view") or can_manage
             else None,
             "history_template": _history_template(),
+            "attachments": attachment_panel(actor=actor, target=target, next_url=request.get_full_path()),
             "can_manage": can_manage,
             "password_form": PasswordForm(),
             "now": now,
