@@ -456,7 +456,7 @@ def test_list_and_detail_query_counts_bounded(client, o, django_assert_max_num_q
         with django_assert_max_num_queries(7):
             assert client.get("/system/absences/?size=50").status_code == 200
     client.force_login(o.admin)
-    with django_assert_max_num_queries(14)  # profile, absences, history, attachments panel:
+    with django_assert_max_num_queries(14):  # profile, absences, history, attachments panel
         assert client.get(f"/system/users/{o.sales1.pk}/").status_code == 200
     with django_assert_max_num_queries(5):
         assert client.get("/system/departments/").status_code == 200
