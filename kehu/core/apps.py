@@ -8,4 +8,4 @@ class CoreConfig(AppConfig):
     verbose_name = _("平台")
 
     def ready(self) -> None:
-        from kehu.core import access_rules, menu  # noqa: F401  (register the access matrix and the menu)
+        from kehu.core import access_rules, menu, panels  # noqa: F401  (access matrix, menu, home panels)

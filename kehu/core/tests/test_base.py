@@ -153,3 +153,20 @@ def test_createadmin_creates_an_audited_sysadmin(monkeypatch):
     rep._role_codes = None
     del rep._role_codes
     assert rep.has_role(RoleCode.SYSADMIN, RoleCode.SALES_REP)
+
+
+def test_home_system_panel_warns_about_missing_holiday_data(client, monkeypatch):
+    import datetime as dt
+
+    from kehu.core import panels
+    from kehu.core.tests.factories import PASSWORD
+
+    monkeypatch.setattr(panels.timezone, "localdate", lambda: dt.date(2026, 11, 25))
+    admin = user_with(RoleCode.SYSADMIN, username="adm_panel")
+    client.login(username=admin.username, password=PASSWORD)
+    html = client.get("/").content.decode()
+    assert 'data-panel="system"' in html and "2027" in html  # 2027 is past the bundled data
+    rep = user_with(RoleCode.SALES_REP, username="rep_panel")
+    client.logout()
+    client.login(username=rep.username, password=PASSWORD)
+    assert 'data-panel="system"' not in client.get("/").content.decode()
