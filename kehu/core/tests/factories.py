@@ -58,13 +58,13 @@ class UserFactory(factory.django.DjangoModelFactory):
             codes = [extracted] if isinstance(extracted, str) else list(extracted)
             # get_or_create: transactional tests empty the tables, seeded role rows included
             self.roles.set([Role.objects.get_or_create(code=str(c))[0] for c in codes])
-            self._role_codes = None
-            del self._role_codes
+            self.__dict__.pop("_role_codes", None)
 
 
 def user_with(role: str | list[str], **kwargs) -> User:
     """A user holding the given role code(s)."""
-    return UserFactory(roles=role, **kwargs)
+    user: User = UserFactory(roles=role, **kwargs)
+    return user
 
 
 def all_role_codes() -> list[str]:

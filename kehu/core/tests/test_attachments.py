@@ -201,7 +201,7 @@ def test_large_file_is_streamed(admin, reviewer, settings, client):
             reads.append(len(c))
             yield c
 
-    upload.chunks = chunks  # type: ignore[method-assign]
+    upload.chunks = chunks
     att = add(admin, reviewer, upload=upload)
     upload.close()
     assert att.size == len(body) and len(reads) >= 12 and max(reads) <= 256 * 1024

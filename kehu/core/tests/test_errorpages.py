@@ -2,7 +2,7 @@
 outside one's scope), never a 500."""
 
 import pytest
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.test import RequestFactory
 
 from kehu.core.errorpages import KehuErrorMiddleware
@@ -20,14 +20,14 @@ pytestmark = pytest.mark.django_db
 def test_service_errors_render_pages_with_their_status(exc, status):
     request = RequestFactory().get("/x/")
     request.user = user_with(RoleCode.SALES_REP)
-    middleware = KehuErrorMiddleware(lambda r: None)  # type: ignore[arg-type,return-value]
+    middleware = KehuErrorMiddleware(lambda r: HttpResponse())
     response = middleware.process_exception(request, exc)
     assert response is not None and response.status_code == status
     assert str(exc.message) in response.content.decode()
 
 
 def test_api_paths_and_other_exceptions_are_left_alone():
-    middleware = KehuErrorMiddleware(lambda r: None)  # type: ignore[arg-type,return-value]
+    middleware = KehuErrorMiddleware(lambda r: HttpResponse())
     api_request = RequestFactory().get("/api/v1/x")
     assert middleware.process_exception(api_request, NotFound()) is None
     assert middleware.process_exception(HttpRequest(), ValueError("x")) is None
@@ -36,6 +36,6 @@ def test_api_paths_and_other_exceptions_are_left_alone():
 def test_htmx_requests_get_a_fragment():
     request = RequestFactory().get("/x/", HTTP_HX_REQUEST="true")
     request.user = user_with(RoleCode.SALES_REP)
-    response = KehuErrorMiddleware(lambda r: None).process_exception(request, NotFound())  # type: ignore[arg-type,return-value]
+    response = KehuErrorMiddleware(lambda r: HttpResponse()).process_exception(request, NotFound())
     assert response is not None and response.status_code == 404
     assert "<html" not in response.content.decode()
