@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
 from django.db.models import Q, QuerySet
+from django.utils.functional import Promise
 
 from kehu.core.errors import NotFound, PermissionDenied
 
@@ -44,7 +45,7 @@ class Scope(enum.IntEnum):
 
 
 _MATRIX: dict[str, dict[str, Scope]] = {}
-_DESCRIPTIONS: dict[str, str] = {}
+_DESCRIPTIONS: dict[str, str | Promise] = {}
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,7 @@ M = TypeVar("M", bound=models.Model)
 
 
 def register(
-    actions: Mapping[str, Mapping[str, Scope]], descriptions: Mapping[str, str] | None = None
+    actions: Mapping[str, Mapping[str, Scope]], descriptions: Mapping[str, str | Promise] | None = None
 ) -> None:
     """Declare actions and which roles hold them at which scope. An action is declared once."""
     for action, grants in actions.items():
@@ -82,7 +83,8 @@ def actions() -> dict[str, dict[str, Scope]]:
 
 
 def describe(action: str) -> str:
-    return _DESCRIPTIONS.get(action, action)
+    """The action's description in the active language."""
+    return str(_DESCRIPTIONS.get(action, action))
 
 
 def scope_for(user: User | Any, action: str) -> Scope | None:

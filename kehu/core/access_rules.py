@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from kehu.core.access import Scope, department_q, register, register_scope
 from kehu.core.models import Absence, ApiToken, User
@@ -15,24 +16,44 @@ register(
     {
         # Organisation
         "org.user.view": {
-            R.SYSADMIN: ALL, R.GENERAL_MANAGER: ALL, R.AUDITOR: ALL, R.PMO: ALL,
-            R.SALES_MANAGER: DEPT, R.CREDIT_MANAGER: DEPT,
-            **{r: OWN for r in EVERY_ROLE if r not in {
-                R.SYSADMIN, R.GENERAL_MANAGER, R.AUDITOR, R.PMO, R.SALES_MANAGER, R.CREDIT_MANAGER}},
+            R.SYSADMIN: ALL,
+            R.GENERAL_MANAGER: ALL,
+            R.AUDITOR: ALL,
+            R.PMO: ALL,
+            R.SALES_MANAGER: DEPT,
+            R.CREDIT_MANAGER: DEPT,
+            **{
+                r: OWN
+                for r in EVERY_ROLE
+                if r
+                not in {R.SYSADMIN, R.GENERAL_MANAGER, R.AUDITOR, R.PMO, R.SALES_MANAGER, R.CREDIT_MANAGER}
+            },
         },
         "org.user.manage": {R.SYSADMIN: ALL},
         "org.user.import": {R.SYSADMIN: ALL},
         "org.department.manage": {R.SYSADMIN: ALL},
         "org.region.manage": {R.SYSADMIN: ALL},
         "org.absence.view": {
-            R.SYSADMIN: ALL, R.GENERAL_MANAGER: ALL, R.AUDITOR: ALL,
-            R.SALES_MANAGER: DEPT, R.CREDIT_MANAGER: DEPT,
-            **{r: OWN for r in EVERY_ROLE if r not in {
-                R.SYSADMIN, R.GENERAL_MANAGER, R.AUDITOR, R.SALES_MANAGER, R.CREDIT_MANAGER}},
+            R.SYSADMIN: ALL,
+            R.GENERAL_MANAGER: ALL,
+            R.AUDITOR: ALL,
+            R.SALES_MANAGER: DEPT,
+            R.CREDIT_MANAGER: DEPT,
+            **{
+                r: OWN
+                for r in EVERY_ROLE
+                if r not in {R.SYSADMIN, R.GENERAL_MANAGER, R.AUDITOR, R.SALES_MANAGER, R.CREDIT_MANAGER}
+            },
         },
         "org.absence.manage": {
-            R.SYSADMIN: ALL, R.SALES_MANAGER: DEPT, R.CREDIT_MANAGER: DEPT,
-            **{r: OWN for r in EVERY_ROLE if r not in {R.SYSADMIN, R.SALES_MANAGER, R.CREDIT_MANAGER, R.AUDITOR}},
+            R.SYSADMIN: ALL,
+            R.SALES_MANAGER: DEPT,
+            R.CREDIT_MANAGER: DEPT,
+            **{
+                r: OWN
+                for r in EVERY_ROLE
+                if r not in {R.SYSADMIN, R.SALES_MANAGER, R.CREDIT_MANAGER, R.AUDITOR}
+            },
         },
         # Audit trail
         "audit.view": {R.SYSADMIN: ALL, R.AUDITOR: ALL, R.GENERAL_MANAGER: ALL, R.PMO: ALL},
@@ -49,21 +70,21 @@ register(
         "access.view": {R.SYSADMIN: ALL, R.AUDITOR: ALL, R.PMO: ALL},
     },
     descriptions={
-        "org.user.view": "查看用户",
-        "org.user.manage": "管理用户",
-        "org.user.import": "导入用户",
-        "org.department.manage": "管理部门",
-        "org.region.manage": "管理区域",
-        "org.absence.view": "查看缺岗",
-        "org.absence.manage": "登记缺岗",
-        "audit.view": "查看审计记录",
-        "audit.export": "导出审计记录",
-        "audit.verify": "校验审计链",
-        "token.manage": "管理API令牌",
-        "calendar.view": "查看工作日历",
-        "calendar.manage": "维护节假日",
-        "numbering.view": "查看编号序列",
-        "access.view": "查看权限矩阵",
+        "org.user.view": _("查看用户"),
+        "org.user.manage": _("管理用户"),
+        "org.user.import": _("导入用户"),
+        "org.department.manage": _("管理部门"),
+        "org.region.manage": _("管理区域"),
+        "org.absence.view": _("查看缺岗"),
+        "org.absence.manage": _("登记缺岗"),
+        "audit.view": _("查看审计记录"),
+        "audit.export": _("导出审计记录"),
+        "audit.verify": _("校验审计链"),
+        "token.manage": _("管理API令牌"),
+        "calendar.view": _("查看工作日历"),
+        "calendar.manage": _("维护节假日"),
+        "numbering.view": _("查看编号序列"),
+        "access.view": _("查看权限矩阵"),
     },
 )
 

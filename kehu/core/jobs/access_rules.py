@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from kehu.core.access import Scope, register, register_scope
 from kehu.core.jobs.models import JobRun
@@ -15,7 +16,7 @@ register(
         "jobs.view": {r: (Scope.ALL if r in _ALL else Scope.OWN) for r in R},
         "jobs.retry": {R.SYSADMIN: Scope.ALL},
     },
-    descriptions={"jobs.view": "查看后台任务", "jobs.retry": "重试后台任务"},
+    descriptions={"jobs.view": _("查看后台任务"), "jobs.retry": _("重试后台任务")},
 )
 register_scope(
     JobRun,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
+
 from kehu.core.access import Scope, register
 from kehu.core.models.org import RoleCode as R
 
@@ -18,8 +20,8 @@ register(
         "policy.approve": {R.GENERAL_MANAGER: Scope.ALL, R.PMO: Scope.ALL},
     },
     descriptions={
-        "policy.view": "查看制度",
-        "policy.propose": "提出制度变更",
-        "policy.approve": "批准或废止制度版本",
+        "policy.view": _("查看制度"),
+        "policy.propose": _("提出制度变更"),
+        "policy.approve": _("批准或废止制度版本"),
     },
 )
