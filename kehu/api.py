@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
@@ -22,12 +23,20 @@ from kehu.core.errors import KehuError
 class SessionAuth(APIKeyCookie):
     """The signed-in browser session; unsafe methods need the CSRF token, as in the web pages."""
 
-    param_name = "sessionid"
+    param_name = settings.SESSION_COOKIE_NAME
 
     def __init__(self) -> None:
         super().__init__(csrf=True)
 
+    def _get_key(self, request: HttpRequest) -> str | None:
+        # Without a session cookie this is not a browser call: leave it to the bearer token (no CSRF there).
+        if not request.COOKIES.get(self.param_name):
+            return None
+        return super()._get_key(request)
+
     def authenticate(self, request: HttpRequest, key: str | None) -> Any:
+        if not key:
+            return None
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated and user.is_active:
             return user
@@ -44,7 +53,9 @@ class BearerTokenAuth(HttpBearer):
         return user
 
 
-def _error(api: NinjaAPI, request: HttpRequest, status: int, code: str, message: str, detail: Any) -> HttpResponse:
+def _error(
+    api: NinjaAPI, request: HttpRequest, status: int, code: str, message: str, detail: Any
+) -> HttpResponse:
     return api.create_response(request, {"code": code, "message": message, "detail": detail}, status=status)
 
 
@@ -54,7 +65,7 @@ def build_api() -> NinjaAPI:
         version="1",
         description=_("客户管理系统 API。认证：浏览器会话，或 Authorization: Bearer <令牌>。"),
         urls_namespace="api",
-        auth=[SessionAuth(), BearerTokenAuth()],
+        auth=[BearerTokenAuth(), SessionAuth()],
         docs_url="/docs",
     )
 
@@ -66,8 +77,10 @@ def build_api() -> NinjaAPI:
     @api.exception_handler(NinjaValidationError)
     def validation_error(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
         errors = [
-            {"field": ".".join(str(p) for p in e.get("loc", []) if p not in ("body", "payload", "query")),
-             "message": e.get("msg", "")}
+            {
+                "field": ".".join(str(p) for p in e.get("loc", []) if p not in ("body", "payload", "query")),
+                "message": e.get("msg", ""),
+            }
             for e in exc.errors
         ]
         first = errors[0] if errors else {"field": "", "message": ""}
@@ -80,8 +93,19 @@ def build_api() -> NinjaAPI:
 
     @api.exception_handler(HttpError)
     def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
-        codes = {400: "invalid", 401: "unauthenticated", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-                 409: "conflict", 429: "throttled"}
+        if exc.status_code == 403 and "CSRF" in str(exc):
+            return _error(
+                api, request, 403, "csrf_failed", _("CSRF校验失败：会话调用需带 X-CSRFToken 请求头。"), {}
+            )
+        codes = {
+            400: "invalid",
+            401: "unauthenticated",
+            403: "forbidden",
+            404: "not_found",
+            405: "method_not_allowed",
+            409: "conflict",
+            429: "throttled",
+        }
         return _error(api, request, exc.status_code, codes.get(exc.status_code, "error"), str(exc), {})
 
     @api.exception_handler(Exception)
@@ -98,6 +122,12 @@ def build_api() -> NinjaAPI:
     from kehu.core.api import router as core_router
 
     api.add_router("/", core_router)
+    from kehu.workflow.api import router as workflow_router
+
+    api.add_router("/workflow", workflow_router, tags=["workflow"])
+    from kehu.core.policies.api import router as policies_router
+
+    api.add_router("/policies", policies_router, tags=["policies"])
     return api
 
 

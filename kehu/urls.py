@@ -11,5 +11,8 @@ urlpatterns = [
     path("api/docs", RedirectView.as_view(url="/api/v1/docs", permanent=False), name="api_docs"),
     path("i18n/setlang/", core_views.set_language, name="set_language"),
     path("django-admin/", admin.site.urls),
+    path("", include("kehu.workflow.urls")),
     path("", include("kehu.core.urls")),
+    path("", include("kehu.core.policies.urls")),
+    path("", include("kehu.core.jobs.urls")),
 ]
