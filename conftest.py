@@ -25,3 +25,15 @@ def pytest_collection_modifyitems(config, items):
 def _private_files(settings, tmp_path):
     settings.KEHU_FILES_DIR = tmp_path / "files"
     settings.KEHU_LOGIN_MAX_FAILURES = 5
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Requests in a test run in the test's thread and may leave a language active; each test starts and ends in
+    the default language (zh-hans)."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)

@@ -449,16 +449,16 @@ def test_list_and_detail_query_counts_bounded(client, o, django_assert_max_num_q
         org.user_update(actor=o.admin, user_id=o.sales1.pk, display_name=f"改名{i}")
     for actor in (o.admin, o.salesmgr):
         client.force_login(actor)
-        with django_assert_max_num_queries(9):
+        with django_assert_max_num_queries(10):  # + the inbox count of the navigation bar
             assert client.get("/system/users/?size=50").status_code == 200
         with django_assert_max_num_queries(7):
             assert client.get("/system/users/?export=xlsx").status_code == 200
-        with django_assert_max_num_queries(7):
+        with django_assert_max_num_queries(8):
             assert client.get("/system/absences/?size=50").status_code == 200
     client.force_login(o.admin)
-    with django_assert_max_num_queries(14):  # profile, absences, history, attachments panel
+    with django_assert_max_num_queries(15):  # profile, absences, history, attachments panel, inbox count
         assert client.get(f"/system/users/{o.sales1.pk}/").status_code == 200
-    with django_assert_max_num_queries(5):
+    with django_assert_max_num_queries(6):
         assert client.get("/system/departments/").status_code == 200
 
 
