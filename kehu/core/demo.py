@@ -128,6 +128,40 @@ def load_org() -> None:
         User.objects.filter(username=owner).update(backup=users[backup])
 
 
+def load_examples() -> None:
+    """A few things in flight, so that the inbox, the policy pages and the AB backup show real content."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from kehu.core.models import Absence
+    from kehu.core.policies.services import policy_propose
+
+    admin = User.objects.get(username="admin")
+    reviewer = User.objects.get(username="reviewer1")
+    now = timezone.now()
+    # reviewer1 is away this week: quality1 (the backup) receives and may act on reviewer1's tasks (R-PLT-03)
+    absence = Absence.objects.create(
+        user=reviewer,
+        start=now - dt.timedelta(hours=1),
+        end=now + dt.timedelta(days=5),
+        reason="外出培训",
+        created_by=admin,
+    )
+    audit.record(actor=admin, action="create", obj=absence, reason="demo data")
+    # a policy change waiting for the process office's review (PMO's inbox)
+    policy_propose(
+        actor=admin,
+        key="workflow.reminders",
+        values={"remind_days_before": 2, "escalate_after_days": 1},
+        effective_from=timezone.localdate() + dt.timedelta(days=30),
+        reason="提醒提前到期限前两个工作日，减少逾期。",
+    )
+
+
+register_loader(50, "examples", load_examples)
+
+
 def load_all() -> list[str]:
     """Load the organisation and every app's demo data once. Returns the names of the loaders that ran."""
     if is_loaded():

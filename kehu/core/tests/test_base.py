@@ -8,6 +8,7 @@ import io
 import pytest
 from django import forms
 from django.test import RequestFactory
+from django.utils import timezone
 from python_calamine import CalamineWorkbook
 
 from kehu.core import access, demo
@@ -97,6 +98,12 @@ def test_demo_loads_once_with_a_user_per_role():
     mkt = Department.objects.get(code="MKT")
     assert Department.objects.get(code="MKT-EC").path.startswith(mkt.path)
     assert AuditEntry.objects.filter(object_type="core.user", action="create").count() == len(demo.USERS)
+    # things in flight: a policy change in the process office's inbox, reviewer1 away with a backup
+    from kehu.core.org import acting_backup
+    from kehu.workflow.selectors import inbox_count
+
+    assert inbox_count(User.objects.get(username="pmo")) == 1
+    assert acting_backup(User.objects.get(username="reviewer1"), timezone.now()).username == "quality1"
 
 
 def test_access_scope_widest_role_wins_and_unknown_action_is_an_error():
