@@ -24,6 +24,7 @@ from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from kehu.core import access, audit
 from kehu.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -348,7 +349,7 @@ def _transition_obj(sv: SpecView, t: dict[str, Any]) -> Transition:
     py = sv.py_transition(t["key"])
     return Transition(
         key=t["key"],
-        label=t["label"],
+        label=gettext_lazy(t["label"]),
         source=tuple(t["source"]),
         target=t["target"],
         roles=tuple(t["roles"]),
@@ -356,7 +357,7 @@ def _transition_obj(sv: SpecView, t: dict[str, Any]) -> Transition:
         effects=tuple(py.effects) if py else (),
         comment_required=t["comment_required"],
         attachments_required=t["attachments_required"],
-        checklist=tuple(Check(c["key"], c["label"], c["mandatory"]) for c in t["checklist"]),
+        checklist=tuple(Check(c["key"], gettext_lazy(c["label"]), c["mandatory"]) for c in t["checklist"]),
         send_back=t["send_back"],
         cosign=t["cosign"],
     )

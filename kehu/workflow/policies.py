@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop as N_
 from pydantic import BaseModel, Field
 
 
@@ -14,15 +15,15 @@ class TrialPolicy(BaseModel):
         default=30,
         ge=0,
         le=3650,
-        title="最短试运行天数",
-        description="新版本流程试运行满该天数后，方可申请转为正式。",
+        title=N_("最短试运行天数"),
+        description=N_("新版本流程试运行满该天数后，方可申请转为正式。"),
     )
     min_trial_cases: int = Field(
         default=1,
         ge=0,
         le=10000,
-        title="最少试运行案例数",
-        description="试运行期间至少运行的流程数；不足时试运行期顺延。",
+        title=N_("最少试运行案例数"),
+        description=N_("试运行期间至少运行的流程数；不足时试运行期顺延。"),
     )
 
 
@@ -31,15 +32,15 @@ class ReminderPolicy(BaseModel):
         default=1,
         ge=0,
         le=60,
-        title="到期前提醒（工作日）",
-        description="待办到期前该数量的工作日内提醒处理人。",
+        title=N_("到期前提醒（工作日）"),
+        description=N_("待办到期前该数量的工作日内提醒处理人。"),
     )
     escalate_after_days: int = Field(
         default=1,
         ge=0,
         le=60,
-        title="超期后督办（工作日）",
-        description="待办超期该数量的工作日后，督办给处理人的部门负责人。",
+        title=N_("超期后督办（工作日）"),
+        description=N_("待办超期该数量的工作日后，督办给处理人的部门负责人。"),
     )
 
 

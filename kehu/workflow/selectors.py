@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from kehu.core import access
 from kehu.workflow.models import Case, CaseEvent, DefinitionVersion, ProcessDefinition, Task, TaskState
@@ -183,7 +184,7 @@ def monitoring(*, actor: Any, definition: ProcessDefinition, start: dt.date, end
     labels: dict[str, str] = {}
     for v in definition.versions.all():
         for s in v.spec.get("states", []):
-            labels.setdefault(s["key"], s["label"])
+            labels.setdefault(s["key"], gettext(s["label"]))
     totals: dict[str, list[float]] = defaultdict(list)
     overdue_by: dict[str, int] = defaultdict(int)
     for e in events:

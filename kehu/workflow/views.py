@@ -15,8 +15,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from kehu.core import access
@@ -50,7 +50,7 @@ def _not_found(exc: KehuError) -> None:
 def state_label(case: Case) -> str:
     for s in case.definition_version.spec.get("states", []):
         if s["key"] == case.state:
-            return str(s["label"])
+            return gettext(str(s["label"]))
     return case.state
 
 
@@ -313,7 +313,7 @@ def _render_case(
         for t in allowed
     }
     events = list(case.events.select_related("actor", "acting_for").order_by("seq"))
-    states = {s["key"]: s["label"] for s in case.definition_version.spec.get("states", [])}
+    states = {s["key"]: gettext(s["label"]) for s in case.definition_version.spec.get("states", [])}
     open_tasks = list(case.tasks.filter(state="open").select_related("assignee").order_by("pk"))
     from kehu.core.attachments import attachment_list
 

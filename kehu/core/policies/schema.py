@@ -7,6 +7,7 @@ import typing
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop as N_
 from pydantic import BaseModel, ValidationError
@@ -42,15 +43,16 @@ def flatten(schema: type[BaseModel], prefix: str = "", title_prefix: str = "") -
     out: list[FlatField] = []
     for name, info in schema.model_fields.items():
         annotation = _unwrap_optional(info.annotation)
-        title = info.title or name
+        title = gettext(info.title) if info.title else name  # titles are marked with gettext_noop
         extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
-        unit = str(extra.get("unit", "")) if extra else ""
+        unit = gettext(str(extra.get("unit", ""))) if extra and extra.get("unit") else ""
         path = f"{prefix}{name}"
         full_title = f"{title_prefix}{title}"
         if _is_model(annotation):
             out.extend(flatten(annotation, f"{path}.", f"{full_title} / "))
         else:
-            out.append(FlatField(path, full_title, info.description or "", unit, annotation, info))
+            description = gettext(info.description) if info.description else ""
+            out.append(FlatField(path, full_title, description, unit, annotation, info))
     return out
 
 

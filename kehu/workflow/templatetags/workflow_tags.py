@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
+from django.utils.translation import gettext
 
 from kehu.workflow.selectors import inbox_count as _inbox_count
 
@@ -41,3 +42,9 @@ def department_kinds(kinds: list[str]) -> str:
     from kehu.core.models.org import DepartmentKind
 
     return "、".join(str(DepartmentKind(k).label) if k in DepartmentKind.values else k for k in kinds or [])
+
+
+@register.filter
+def tr(value: object) -> str:
+    """A label stored in a definition's spec (its Chinese text is the msgid) in the active language."""
+    return gettext(str(value)) if value else ""
