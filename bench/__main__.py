@@ -31,21 +31,25 @@ SCALES: dict[str, dict[str, dict[str, Any]]] = {
         "login": {"n": 3, "users": 10},
         "audit_write": {"n": 200, "single": 20},
         "audit_verify": {"entries": 500},
+        "workflow": {"scale": "tiny"},
     },
     "small": {
         "login": {"n": 30, "users": 100},
         "audit_write": {"n": 10_000, "single": 1_000},
         "audit_verify": {"entries": 100_000},
+        "workflow": {"scale": "small"},
     },
     "medium": {
         "login": {"n": 50, "users": 1_000},
         "audit_write": {"n": 100_000, "single": 5_000},
         "audit_verify": {"entries": 200_000},
+        "workflow": {"scale": "medium"},
     },
     "large": {
         "login": {"n": 300, "users": 10_000},
         "audit_write": {"n": 500_000, "single": 20_000},
         "audit_verify": {"entries": 1_000_000},
+        "workflow": {"scale": "large"},
     },
 }
 DEFAULT_SCALE = "small"

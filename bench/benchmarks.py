@@ -284,8 +284,16 @@ def bench_audit_verify(entries: int, *, seed: int = 2026) -> list[Figure]:
     ]
 
 
+def bench_workflow(*, seed: int, scale: str) -> list[Figure]:
+    """Case transitions per second and the inbox page with 10k open tasks (bench/bench_workflow.py)."""
+    from bench import bench_workflow as wf
+
+    return [Figure(**row) for row in wf.run(scale)]
+
+
 BENCHMARKS: dict[str, Callable[..., list[Figure]]] = {
     "login": bench_login,
     "audit_write": bench_audit_write,
     "audit_verify": bench_audit_verify,
+    "workflow": bench_workflow,
 }
