@@ -284,7 +284,7 @@ def bench_audit_verify(entries: int, *, seed: int = 2026) -> list[Figure]:
     ]
 
 
-def bench_workflow(*, seed: int, scale: str) -> list[Figure]:
+def bench_workflow(*, scale: str, seed: int = 0) -> list[Figure]:
     """Case transitions per second and the inbox page with 10k open tasks (bench/bench_workflow.py)."""
     from bench import bench_workflow as wf
 

@@ -60,7 +60,9 @@ def test_each_benchmark_returns_figures(name: str) -> None:
     for fig in figures:
         assert isinstance(fig, Figure)
         assert fig.n > 0 and fig.seconds > 0 and fig.rate > 0
-        assert fig.baseline and fig.ratio is not None and fig.ratio > 0
+        if fig.baseline:  # figures with a baseline carry the ratio against it
+            assert fig.ratio is not None and fig.ratio > 0
+    assert any(f.baseline for f in figures)
     assert audit.verify().ok  # the benchmarks leave a valid chain behind
     if name == "login":
         assert figures[1].extra["queries"] > 0
