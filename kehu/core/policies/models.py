@@ -62,3 +62,8 @@ class PolicyVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type_key} v{self.number}"
+
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("policy_version", args=[self.type_key, self.number])
