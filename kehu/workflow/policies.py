@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import gettext_noop as N_
+from django.utils.translation import gettext_noop
 from pydantic import BaseModel, Field
 
 
@@ -15,15 +15,15 @@ class TrialPolicy(BaseModel):
         default=30,
         ge=0,
         le=3650,
-        title=N_("最短试运行天数"),
-        description=N_("新版本流程试运行满该天数后，方可申请转为正式。"),
+        title=gettext_noop("最短试运行天数"),
+        description=gettext_noop("新版本流程试运行满该天数后，方可申请转为正式。"),
     )
     min_trial_cases: int = Field(
         default=1,
         ge=0,
         le=10000,
-        title=N_("最少试运行案例数"),
-        description=N_("试运行期间至少运行的流程数；不足时试运行期顺延。"),
+        title=gettext_noop("最少试运行案例数"),
+        description=gettext_noop("试运行期间至少运行的流程数；不足时试运行期顺延。"),
     )
 
 
@@ -32,15 +32,15 @@ class ReminderPolicy(BaseModel):
         default=1,
         ge=0,
         le=60,
-        title=N_("到期前提醒（工作日）"),
-        description=N_("待办到期前该数量的工作日内提醒处理人。"),
+        title=gettext_noop("到期前提醒（工作日）"),
+        description=gettext_noop("待办到期前该数量的工作日内提醒处理人。"),
     )
     escalate_after_days: int = Field(
         default=1,
         ge=0,
         le=60,
-        title=N_("超期后督办（工作日）"),
-        description=N_("待办超期该数量的工作日后，督办给处理人的部门负责人。"),
+        title=gettext_noop("超期后督办（工作日）"),
+        description=gettext_noop("待办超期该数量的工作日后，督办给处理人的部门负责人。"),
     )
 
 

@@ -147,7 +147,12 @@ def inbox(request: HttpRequest) -> HttpResponse:
         ),
         Column("case__number", _("编号"), sort="case__number"),
         Column("kind", _("类型"), sort="kind", value=lambda t: t.get_kind_display()),
-        Column("case__definition__name", _("流程"), sort="case__definition__name"),
+        Column(
+            "case__definition__name",
+            _("流程"),
+            sort="case__definition__name",
+            value=lambda t: gettext(t.case.definition.name) if t.case_id else "",
+        ),
         Column(
             "assignee",
             _("处理人"),
@@ -229,7 +234,9 @@ def case_list(request: HttpRequest) -> HttpResponse:
             "number", _("编号"), sort="number", link=lambda c: reverse("workflow_case_detail", args=[c.pk])
         ),
         Column("title", _("标题"), sort="title"),
-        Column("definition__name", _("流程"), sort="definition__name"),
+        Column(
+            "definition__name", _("流程"), sort="definition__name", value=lambda c: gettext(c.definition.name)
+        ),
         Column(
             "state", _("状态"), sort="state", value=state_label, template="workflow/partials/_case_state.html"
         ),
@@ -416,7 +423,7 @@ def definition_list(request: HttpRequest) -> HttpResponse:
         Column(
             "key", _("代码"), sort="key", link=lambda d: reverse("workflow_definition_detail", args=[d.key])
         ),
-        Column("name", _("名称"), sort="name"),
+        Column("name", _("名称"), sort="name", value=lambda d: gettext(d.name)),
         Column("level", _("层级"), sort="level", value=lambda d: d.get_level_display()),
         Column("owner_role", _("所有者"), value=lambda d: str(d.owner_user or _role_label(d.owner_role))),
         Column("departments", _("参与部门"), value=lambda d: _department_kinds(d.departments)),
@@ -524,7 +531,7 @@ def monitoring_page(request: HttpRequest) -> HttpResponse:
         for f in figures:
             base = [
                 f.definition.key,
-                str(f.definition.name),
+                gettext(f.definition.name),
                 f.opened,
                 f.closed,
                 f.events,
@@ -550,7 +557,7 @@ def monitoring_page(request: HttpRequest) -> HttpResponse:
         ]
         return xlsx_response(f"process-monitoring-{start}-{end}", headers, rows)
     chart = {
-        "definitions": [str(f.definition.name) for f in figures],
+        "definitions": [gettext(f.definition.name) for f in figures],
         "opened": [f.opened for f in figures],
         "closed": [f.closed for f in figures],
         "overdue": [round(f.overdue_rate * 100, 1) for f in figures],

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import gettext_noop as N_
+from django.utils.translation import gettext_noop
 from pydantic import BaseModel, Field
 
 from kehu.core.policies.registry import register_policy_type
@@ -13,9 +13,9 @@ class Retention(BaseModel):
     audit_years: int = Field(
         default=10,
         ge=1,
-        title=N_("审计记录保存年限"),
-        description=N_("审计记录至少保存的年数。"),
-        json_schema_extra={"unit": N_("年")},
+        title=gettext_noop("审计记录保存年限"),
+        description=gettext_noop("审计记录至少保存的年数。"),
+        json_schema_extra={"unit": gettext_noop("年")},
     )
 
 
