@@ -9,6 +9,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
+from django.views.generic import RedirectView
 
 from kehu.core.models import (
     Absence,
@@ -27,8 +28,26 @@ from kehu.core.models import (
 )
 
 
+class ReadOnlyMixin:
+    """The Django admin is a read-only inspection tool: every write goes through Kehu's services and pages, where
+    it is checked and audited (R-PLT-04)."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class ReadOnlyAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    pass
+
+
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(ReadOnlyMixin, BaseUserAdmin):
     list_display = ("username", "display_name", "department", "region", "backup", "is_active")
     list_filter = ("is_active", "roles", "department", "region")
     search_fields = ("username", "display_name", "email", "phone", "employee_no")
@@ -57,12 +76,12 @@ class UserAdmin(BaseUserAdmin):
 
 
 @admin.register(Role)
-class RoleAdmin(admin.ModelAdmin):
+class RoleAdmin(ReadOnlyAdmin):
     list_display = ("code", "__str__", "description")
 
 
 @admin.register(Department)
-class DepartmentAdmin(admin.ModelAdmin):
+class DepartmentAdmin(ReadOnlyAdmin):
     list_display = ("code", "name", "kind", "parent", "head", "path", "active")
     list_filter = ("kind", "active")
     search_fields = ("code", "name")
@@ -77,27 +96,16 @@ class DepartmentAdmin(admin.ModelAdmin):
 
 
 @admin.register(Region)
-class RegionAdmin(admin.ModelAdmin):
+class RegionAdmin(ReadOnlyAdmin):
     list_display = ("code", "name", "active")
     search_fields = ("code", "name")
 
 
 @admin.register(Absence)
-class AbsenceAdmin(admin.ModelAdmin):
+class AbsenceAdmin(ReadOnlyAdmin):
     list_display = ("user", "start", "end", "reason", "cancelled", "created_by")
     list_filter = ("cancelled",)
     raw_id_fields = ("user", "created_by")
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(AuditEntry)
@@ -109,7 +117,7 @@ class AuditEntryAdmin(ReadOnlyAdmin):
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(ReadOnlyAdmin):
     list_display = ("name", "user", "prefix", "created_at", "last_used_at", "revoked_at")
     readonly_fields = ("key_hash", "prefix")
 
@@ -125,7 +133,7 @@ class FileBlobAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Attachment)
-class AttachmentAdmin(admin.ModelAdmin):
+class AttachmentAdmin(ReadOnlyAdmin):
     list_display = (
         "filename",
         "doc_type",
@@ -145,11 +153,16 @@ class NumberSeriesAdmin(ReadOnlyAdmin):
 
 
 @admin.register(CalendarYear)
-class CalendarYearAdmin(admin.ModelAdmin):
+class CalendarYearAdmin(ReadOnlyAdmin):
     list_display = ("year", "source", "entered_by", "entered_at")
 
 
 @admin.register(CalendarDay)
-class CalendarDayAdmin(admin.ModelAdmin):
+class CalendarDayAdmin(ReadOnlyAdmin):
     list_display = ("date", "kind", "name")
     list_filter = ("kind",)
+
+
+# Sign-in to the admin goes through Kehu's own login page (throttled and audited), never the admin's form.
+admin.site.login = RedirectView.as_view(pattern_name="login", query_string=True)  # type: ignore[method-assign,assignment]
+admin.site.site_header = "Kehu"
