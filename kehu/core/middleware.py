@@ -14,7 +14,18 @@ from kehu.core.audit import current_ip
 
 
 def client_ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
+    """The client's address. Behind a reverse proxy listed in ``KEHU_TRUSTED_PROXIES`` (nginx on the same host by
+    default) it is the last address in ``X-Forwarded-For`` that is not itself a trusted proxy; a header sent by
+    anyone else is ignored, so a client cannot choose its own address."""
+    remote = request.META.get("REMOTE_ADDR") or None
+    trusted = set(settings.KEHU_TRUSTED_PROXIES)
+    if remote not in trusted:
+        return remote
+    forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if a.strip()]
+    for address in reversed(forwarded):
+        if address not in trusted:
+            return address
+    return remote
 
 
 def request_language(request: HttpRequest) -> str:

@@ -27,8 +27,6 @@ class LockedOut(KehuError):
     default_code = "locked_out"
 
 
-#: The per-address threshold is this many times ``KEHU_LOGIN_MAX_FAILURES``.
-IP_FACTOR = 4
 
 
 @dataclass
@@ -53,7 +51,7 @@ def lock_for(username: str, ip: str | None, now: dt.datetime | None = None) -> L
 
     - User name: ``KEHU_LOGIN_MAX_FAILURES`` failures since its last successful sign-in, all within
       ``KEHU_LOGIN_WINDOW_MINUTES``, lock it until ``KEHU_LOGIN_LOCKOUT_MINUTES`` after the last failure.
-    - Address: the same with ``IP_FACTOR`` times as many failures (several people may share one address);
+    - Address: the same with ``KEHU_LOGIN_MAX_FAILURES_PER_ADDRESS`` failures (several people may share one address);
       a success does not reset it, so one's own account cannot be used to keep guessing others'.
 
     Attempts refused while locked are not recorded, so they do not extend the lock.
@@ -80,7 +78,7 @@ def lock_for(username: str, ip: str | None, now: dt.datetime | None = None) -> L
         if lock:
             locks.append(lock)
     if ip:
-        threshold = max_failures * IP_FACTOR
+        threshold = settings.KEHU_LOGIN_MAX_FAILURES_PER_ADDRESS
         failed_ip = recent.filter(ip=ip, succeeded=False).order_by("-at").values_list("at", flat=True)
         lock = _lock_from(list(failed_ip[:threshold]), threshold, now)
         if lock:

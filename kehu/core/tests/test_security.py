@@ -151,7 +151,7 @@ def test_minutes_left_rounds_up():
 
 @pytest.mark.django_db
 def test_per_address_lock_uses_a_higher_threshold(limits, clock):
-    threshold = limits.KEHU_LOGIN_MAX_FAILURES * security.IP_FACTOR
+    limits.KEHU_LOGIN_MAX_FAILURES_PER_ADDRESS = threshold = 12
     clock.at(0)
     for n in range(threshold - 1):
         _fail(f"guess{n}", ip="10.9.9.9")  # a different name each time: no name is locked
@@ -326,3 +326,21 @@ def test_no_secret_in_the_repository():
     ignored = subprocess.run(["git", "check-ignore", "-q", "var/secret_key"], cwd=BASE_DIR)  # noqa: S607
     assert ignored.returncode == 0
     assert "SECRET_KEY = _secret_key()" in (BASE_DIR / "kehu" / "settings.py").read_text()
+
+
+def test_client_address_behind_a_trusted_proxy(settings):
+    from django.test import RequestFactory
+
+    from kehu.core.middleware import client_ip
+
+    settings.KEHU_TRUSTED_PROXIES = ["127.0.0.1"]
+    rf = RequestFactory()
+    # nginx on the same host forwards the real client
+    req = rf.get("/", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.9")
+    assert client_ip(req) == "203.0.113.9"
+    # a client prepending its own claim cannot choose its address: the last untrusted hop counts
+    req = rf.get("/", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="1.2.3.4, 203.0.113.9")
+    assert client_ip(req) == "203.0.113.9"
+    # without a trusted proxy in front the header is ignored
+    req = rf.get("/", REMOTE_ADDR="198.51.100.7", HTTP_X_FORWARDED_FOR="1.2.3.4")
+    assert client_ip(req) == "198.51.100.7"
