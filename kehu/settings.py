@@ -160,11 +160,21 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 
+# The Django admin (read-only table inspection) is mounted only when asked for.
+KEHU_DJANGO_ADMIN = os.environ.get("KEHU_DJANGO_ADMIN", "0") == "1"
+
 # Login throttling: after this many failures for one user name (or one address) within the window,
 # further attempts are refused until the lock-out ends.
 KEHU_LOGIN_MAX_FAILURES = int(os.environ.get("KEHU_LOGIN_MAX_FAILURES", "5"))
 KEHU_LOGIN_WINDOW_MINUTES = int(os.environ.get("KEHU_LOGIN_WINDOW_MINUTES", "15"))
 KEHU_LOGIN_LOCKOUT_MINUTES = int(os.environ.get("KEHU_LOGIN_LOCKOUT_MINUTES", "15"))
+# Failures from one address (of any user name) that lock the address: high, as a company's staff often share
+# one address behind NAT; the per-user-name lock above is the main guard.
+KEHU_LOGIN_MAX_FAILURES_PER_ADDRESS = int(os.environ.get("KEHU_LOGIN_MAX_FAILURES_PER_ADDRESS", "100"))
+# Reverse proxies whose X-Forwarded-For is believed (comma-separated addresses).
+KEHU_TRUSTED_PROXIES = [
+    a.strip() for a in os.environ.get("KEHU_TRUSTED_PROXIES", "127.0.0.1,::1").split(",") if a.strip()
+]
 
 if PRODUCTION:
     SECURE_SSL_REDIRECT = os.environ.get("KEHU_SSL_REDIRECT", "1") == "1"

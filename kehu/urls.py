@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
@@ -10,9 +11,12 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("api/docs", RedirectView.as_view(url="/api/v1/docs", permanent=False), name="api_docs"),
     path("i18n/setlang/", core_views.set_language, name="set_language"),
-    path("django-admin/", admin.site.urls),
     path("", include("kehu.workflow.urls")),
     path("", include("kehu.core.urls")),
     path("", include("kehu.core.policies.urls")),
     path("", include("kehu.core.jobs.urls")),
 ]
+
+if settings.KEHU_DJANGO_ADMIN:
+    # Read-only inspection of the raw tables for administrators (off unless KEHU_DJANGO_ADMIN=1).
+    urlpatterns.insert(0, path("django-admin/", admin.site.urls))
