@@ -146,8 +146,14 @@ def record(
     if acting_for is None:
         acting_for = current_acting_for.get()
     head = AuditHead.objects.select_for_update().filter(pk=1).first()
-    if head is None:  # only where the seeded head row was removed with the whole table (a test flush)
-        head = AuditHead.objects.create(pk=1, seq=AuditEntry.objects.count(), hash=_last_hash())
+    if head is None:
+        # Only an empty trail may start a new head (a fresh database, or a test run that emptied the tables);
+        # a head missing beside existing entries is a broken trail, and writing on would hide it.
+        if AuditEntry.objects.exists():
+            raise RuntimeError(
+                "audit trail head is missing while entries exist: run 'python -m kehu audit verify'"
+            )
+        head = AuditHead.objects.create(pk=1, seq=0, hash=GENESIS_HASH)
     now = timezone.now()
     # Microsecond precision survives every database; truncate so the hash recomputes from the stored value.
     changes_json = jsonable(changes or {})
@@ -172,11 +178,6 @@ def record(
     entry.save(force_insert=True)
     AuditHead.objects.filter(pk=1).update(seq=entry.seq, hash=entry.hash)
     return entry
-
-
-def _last_hash() -> str:
-    last = AuditEntry.objects.order_by("-seq").values_list("hash", flat=True).first()
-    return last or GENESIS_HASH
 
 
 def _normal_ip(ip: str | None) -> str | None:
@@ -222,10 +223,14 @@ class VerifyResult:
 _FIELDS = (*HASHED_FIELDS, "hash")
 
 
-def _rows(chunk: int) -> Iterator[tuple[Any, ...]]:
+def _rows(chunk: int, upto: int) -> Iterator[tuple[Any, ...]]:
     last = 0
     while True:
-        batch = list(AuditEntry.objects.filter(seq__gt=last).order_by("seq").values_list(*_FIELDS)[:chunk])
+        batch = list(
+            AuditEntry.objects.filter(seq__gt=last, seq__lte=upto)
+            .order_by("seq")
+            .values_list(*_FIELDS)[:chunk]
+        )
         if not batch:
             return
         yield from batch
@@ -233,12 +238,20 @@ def _rows(chunk: int) -> Iterator[tuple[Any, ...]]:
 
 
 def verify(chunk: int = 5000) -> VerifyResult:
-    """Walk the chain in ``seq`` order. The first entry whose sequence, link or hash is wrong is reported:
-    an altered row fails its hash, a deleted row leaves a gap in ``seq``, an inserted row breaks a link."""
+    """Walk the chain in ``seq`` order up to the head read at the start, so entries appended while it runs do not
+    disturb it. The first entry whose sequence, link or hash is wrong is reported: an altered row fails its hash,
+    a deleted row leaves a gap, an inserted row breaks a link, a row beyond the head was never appended by
+    :func:`record` (which moves the head in the same transaction)."""
+    head = AuditHead.objects.filter(pk=1).values_list("seq", "hash").first()
+    if head is None:
+        if AuditEntry.objects.exists():
+            return VerifyResult(False, 0, 1, _("审计链头缺失：无法确认记录是否完整。"))
+        return VerifyResult(True, 0)
+    head_seq, head_hash = head
     expected_seq = 1
     prev = GENESIS_HASH
     checked = 0
-    for row in _rows(chunk):
+    for row in _rows(chunk, head_seq):
         fields = dict(zip(_FIELDS, row, strict=True))
         seq, prev_hash, h = fields["seq"], fields["prev_hash"], fields["hash"]
         if seq != expected_seq:
@@ -256,28 +269,30 @@ def verify(chunk: int = 5000) -> VerifyResult:
                 seq,
                 _("第 %(seq)s 条记录未链接到前一条记录（记录被插入或替换）。") % {"seq": seq},
             )
-        computed = compute_hash(fields)
-        if computed != h:
+        if compute_hash(fields) != h:
             return VerifyResult(
                 False, checked, seq, _("第 %(seq)s 条记录被篡改（哈希值不符）。") % {"seq": seq}
             )
         prev = h
         expected_seq += 1
         checked += 1
-    head = AuditHead.objects.filter(pk=1).values_list("seq", "hash").first()
-    if head is not None and (head[0] != checked or head[1] != prev):
-        if head[0] > checked:
-            bad = checked + 1
-            problem = _(
-                "第 %(seq)s 条记录缺失：审计链止于第 %(last)s 条，链头记录为第 %(head)s 条（末尾记录被删除）。"
-            )
-        elif head[0] < checked:
-            bad = head[0] + 1
-            problem = _("第 %(seq)s 条记录不属于审计链：链头记录为第 %(head)s 条（记录被插入）。")
-        else:
-            bad = checked
-            problem = _("第 %(seq)s 条记录与链头不一致（末尾记录被替换）。")
-        return VerifyResult(False, checked, bad, problem % {"seq": bad, "last": checked, "head": head[0]})
+    if checked < head_seq:
+        bad = checked + 1
+        problem = _(
+            "第 %(seq)s 条记录缺失：审计链止于第 %(last)s 条，链头记录为第 %(head)s 条（末尾记录被删除）。"
+        )
+        return VerifyResult(False, checked, bad, problem % {"seq": bad, "last": checked, "head": head_seq})
+    if prev != head_hash:
+        problem = _("第 %(seq)s 条记录与链头不一致（末尾记录被替换）。")
+        return VerifyResult(False, checked, checked, problem % {"seq": checked})
+    # Rows beyond the head: a genuine append moves the head in its own transaction, so read the highest row first
+    # and the head after it; a row above the head then was never appended by record().
+    highest = AuditEntry.objects.order_by("-seq").values_list("seq", flat=True).first() or 0
+    now_head = AuditHead.objects.filter(pk=1).values_list("seq", flat=True).first() or 0
+    if highest > now_head:
+        bad = now_head + 1
+        problem = _("第 %(seq)s 条记录不属于审计链：链头记录为第 %(head)s 条（记录被插入）。")
+        return VerifyResult(False, checked, bad, problem % {"seq": bad, "head": now_head})
     return VerifyResult(True, checked)
 
 

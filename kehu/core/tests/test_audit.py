@@ -486,3 +486,30 @@ def test_api_filters_and_bearer_token(client, trail):
     assert client.get("/api/v1/audit/entries").status_code == 401
     result = client.post("/api/v1/audit/verify", **auth).json()
     assert result == {"ok": True, "checked": result["checked"], "bad_seq": None, "problem": ""}
+
+
+def test_entries_appended_while_verifying_are_not_reported(monkeypatch):
+    _write(5)
+    existing = AuditHead.objects.get(pk=1).seq
+    real_rows = audit._rows
+
+    def rows_with_a_concurrent_append(chunk, upto):
+        for i, row in enumerate(real_rows(chunk, upto)):
+            if i == 2:
+                audit.record(actor=None, action="other", object_type="core.test", object_id="live")
+            yield row
+
+    monkeypatch.setattr(audit, "_rows", rows_with_a_concurrent_append)
+    result = audit.verify(chunk=2)
+    assert result.ok and result.checked == existing  # the walk stops at the head read at the start
+    monkeypatch.setattr(audit, "_rows", real_rows)
+    assert audit.verify().ok and audit.verify().checked == existing + 1
+
+
+def test_a_missing_head_beside_entries_is_a_break_and_blocks_writing():
+    _write(3)
+    AuditHead.objects.all().delete()
+    result = audit.verify()
+    assert not result.ok and result.bad_seq == 1
+    with pytest.raises(RuntimeError, match="head is missing"):
+        audit.record(actor=None, action="other", object_type="core.test", object_id="x")
