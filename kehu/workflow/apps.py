@@ -20,7 +20,7 @@ class WorkflowConfig(AppConfig):
         register_attachable(
             Case,
             view_action="workflow.case.view",
-            change_action="workflow.case.view",
+            change_action="workflow.case.attach",
             scope_action="workflow.case.view",
         )
         register_module(
