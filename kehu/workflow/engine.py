@@ -837,8 +837,13 @@ def case_transition(
         "moved": moves,
     }
     if moves:
-        for effect in t.effects:
-            effect(case, actor, effect_data)
+        # audit entries written by the effects carry the same "acting for" as the transition itself
+        token = audit.current_acting_for.set(acting_for)
+        try:
+            for effect in t.effects:
+                effect(case, actor, effect_data)
+        finally:
+            audit.current_acting_for.reset(token)
     audit.record(
         actor=actor,
         action="transition",

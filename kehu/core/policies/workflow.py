@@ -132,6 +132,7 @@ def ensure_registered() -> bool:
                     source="review",
                     target="approval",
                     roles=REVIEWER_ROLES,
+                    guards=[not_preparer()],  # the proposer does not review their own change
                     checklist=[Check("impact", _("已评估变更影响"), mandatory=True)],
                 ),
                 Transition(
@@ -149,7 +150,8 @@ def ensure_registered() -> bool:
                     _("批准"),
                     source="approval",
                     target="approved",
-                    guards=[not_preparer(), _approver_guard],
+                    # neither the proposer nor the reviewer approves: three people, three control steps
+                    guards=[not_preparer(), not_preparer(of_state="review"), _approver_guard],
                     effects=[_on_approve],
                 ),
                 Transition(

@@ -434,3 +434,19 @@ def test_api(client, pmo):
     assert resp.json()["number"] == 2
     assert client.get("/api/v1/policies/types/test.sample/versions").json()[0]["number"] == 2
     assert client.get("/api/v1/policies/types/nope/versions").status_code == 404
+
+
+def test_three_people_three_steps_in_the_change_case(pmo, gm):
+    """The proposer does not review their own change, and the reviewer does not approve it."""
+    from kehu.workflow.engine import case_transition
+
+    v = policy_propose(actor=pmo, key="test.sample", values=good_values(), effective_from=today(), reason="x")
+    with pytest.raises(ValidationFailed):
+        case_transition(actor=pmo, case_id=v.case_id, transition="review_pass", checklist={"impact": "yes"})
+    reviewer = user_with(["pmo", "general_manager"])  # may review and, by role, approve
+    case_transition(actor=reviewer, case_id=v.case_id, transition="review_pass", checklist={"impact": "yes"})
+    with pytest.raises(ValidationFailed):
+        case_transition(actor=reviewer, case_id=v.case_id, transition="approve")
+    case_transition(actor=gm, case_id=v.case_id, transition="approve")
+    v.refresh_from_db()
+    assert v.status == PolicyStatus.FORMAL
