@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Case, IntegerField, Max, Value, When
+from django.db.models import Case, IntegerField, Max, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from pydantic import BaseModel
@@ -97,8 +97,13 @@ def ensure_defaults(**_kwargs: Any) -> None:
 
 def _in_force_qs(ptype: PolicyType, at: dt.date) -> Any:
     statuses = [PolicyStatus.FORMAL, PolicyStatus.TRIAL] if ptype.allows_trial else [PolicyStatus.FORMAL]
+    # A version retired after it was approved still governs the days before its retirement: retiring it must not
+    # rewrite past decisions. Rejected proposals were never approved and never apply.
+    next_day = timezone.make_aware(dt.datetime.combine(at + dt.timedelta(days=1), dt.time.min))
+    was_in_force = Q(status=PolicyStatus.RETIRED, approved_at__isnull=False, retired_at__gte=next_day)
     return (
-        PolicyVersion.objects.filter(type_key=ptype.key, effective_from__lte=at, status__in=statuses)
+        PolicyVersion.objects.filter(type_key=ptype.key, effective_from__lte=at)
+        .filter(Q(status__in=statuses) | was_in_force)
         .annotate(
             rank=Case(
                 When(status=PolicyStatus.FORMAL, then=Value(0)), default=Value(1), output_field=IntegerField()
@@ -354,7 +359,8 @@ def apply_rejection(*, actor: User, version_id: int, reason: str = "") -> Policy
 
 @transaction.atomic
 def policy_retire(*, actor: User, version_id: int, reason: str) -> PolicyVersion:
-    """Retire a trial or formal version: it no longer applies from now on. Version 1 (the default) stays."""
+    """Retire a trial or formal version: it no longer applies from the day after; the days before keep it, so past
+    decisions stay explained. Only the type's approvers retire. Version 1 (the default) stays."""
     access.require(actor, "policy.approve")
     version = PolicyVersion.objects.select_for_update().filter(pk=version_id).first()
     if version is None:
@@ -368,7 +374,7 @@ def policy_retire(*, actor: User, version_id: int, reason: str) -> PolicyVersion
         raise ValidationFailed(_("默认版本（第1版）不能废止。"), field="version_id", rule="default_version")
     if version.status in (PolicyStatus.DRAFT, PolicyStatus.PENDING) and version.case_id:
         raise Conflict(_("该版本正在审批中，请在审批流程中驳回。"))
-    if not set(actor.role_codes()) & set(ptype.approver_roles) and not actor.has_role("pmo"):
+    if not set(actor.role_codes()) & set(ptype.approver_roles):
         raise PermissionDenied(_("您不是该制度的批准人。"))
     before = version.status
     version.status = PolicyStatus.RETIRED

@@ -450,3 +450,15 @@ def test_three_people_three_steps_in_the_change_case(pmo, gm):
     case_transition(actor=gm, case_id=v.case_id, transition="approve")
     v.refresh_from_db()
     assert v.status == PolicyStatus.FORMAL
+
+
+def test_retiring_does_not_rewrite_the_past_and_needs_an_approver(gm):
+    from django.utils import timezone
+
+    v2 = version("test.sample", 2, PolicyStatus.FORMAL, dt.date(2025, 1, 1), review_days=9)
+    PolicyVersion.objects.filter(pk=v2.pk).update(approved_at=timezone.now() - dt.timedelta(days=300))
+    with pytest.raises(PermissionDenied):  # the process office is not an approver of this type
+        policy_retire(actor=user_with("pmo"), version_id=v2.pk, reason="x")
+    policy_retire(actor=gm, version_id=v2.pk, reason="不再适用")
+    assert policy_get("test.sample", at=dt.date(2025, 6, 1)).number == 2  # decisions of 2025 stay explained
+    assert policy_get("test.sample").number == 1  # from today on the default applies again
