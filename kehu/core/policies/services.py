@@ -359,8 +359,8 @@ def apply_rejection(*, actor: User, version_id: int, reason: str = "") -> Policy
 
 @transaction.atomic
 def policy_retire(*, actor: User, version_id: int, reason: str) -> PolicyVersion:
-    """Retire a trial or formal version: it no longer applies from the day it is retired; the days before keep it, so past
-    decisions stay explained. Only the type's approvers retire. Version 1 (the default) stays."""
+    """Retire a trial or formal version: it no longer applies from the day it is retired; the days before keep
+    it, so past decisions stay explained. Only the type's approvers retire. Version 1 (the default) stays."""
     access.require(actor, "policy.approve")
     version = PolicyVersion.objects.select_for_update().filter(pk=version_id).first()
     if version is None:
