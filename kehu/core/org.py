@@ -221,6 +221,8 @@ def user_update(
         user.backup = backup
     if is_active is not None and is_active != user.is_active:
         if not is_active:
+            if user.pk == actor.pk:
+                raise ValidationFailed(_("不能停用自己的账号。"), field="is_active", rule="not_self")
             _check_can_leave(user)
             user.left_at = timezone.now()
         else:

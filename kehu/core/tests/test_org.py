@@ -475,3 +475,11 @@ def test_user_detail_shows_the_attachments_panel_with_upload_for_managers(client
     client.login(username=reviewer.username, password=PASSWORD)
     html = client.get(f"/system/users/{reviewer.pk}/").content.decode()
     assert "/attachments/upload/core/user/" not in html  # sees own record, may not upload to it
+
+
+def test_an_administrator_cannot_deactivate_themself_through_an_update(o):
+    from kehu.core.errors import ValidationFailed
+
+    with pytest.raises(ValidationFailed) as err:
+        org.user_update(actor=o.admin, user_id=o.admin.pk, is_active=False)
+    assert err.value.field == "is_active" and err.value.rule == "not_self"
