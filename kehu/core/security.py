@@ -27,8 +27,6 @@ class LockedOut(KehuError):
     default_code = "locked_out"
 
 
-
-
 @dataclass
 class Lock:
     until: dt.datetime
@@ -46,7 +44,9 @@ def _lock_from(failures: list[dt.datetime], threshold: int, now: dt.datetime) ->
     return Lock(until=until) if until > now else None
 
 
-def lock_for(username: str, ip: str | None, now: dt.datetime | None = None) -> Lock | None:
+def lock_for(
+    username: str, ip: str | None, now: dt.datetime | None = None, *, pending: int = 0
+) -> Lock | None:
     """The lock-out in force for this user name or this address, or None.
 
     - User name: ``KEHU_LOGIN_MAX_FAILURES`` failures since its last successful sign-in, all within
@@ -54,10 +54,11 @@ def lock_for(username: str, ip: str | None, now: dt.datetime | None = None) -> L
     - Address: the same with ``KEHU_LOGIN_MAX_FAILURES_PER_ADDRESS`` failures (several people may share one address);
       a success does not reset it, so one's own account cannot be used to keep guessing others'.
 
-    Attempts refused while locked are not recorded, so they do not extend the lock.
+    Attempts refused while locked are not recorded, so they do not extend the lock. ``pending``: attempts already
+    recorded as failures but still being checked (the caller's own), which do not count against themselves.
     """
     now = now or timezone.now()
-    max_failures = settings.KEHU_LOGIN_MAX_FAILURES
+    max_failures = settings.KEHU_LOGIN_MAX_FAILURES + pending
     # Only failures newer than this can still take part in a lock in force.
     horizon = now - dt.timedelta(
         minutes=settings.KEHU_LOGIN_WINDOW_MINUTES + settings.KEHU_LOGIN_LOCKOUT_MINUTES
@@ -78,7 +79,7 @@ def lock_for(username: str, ip: str | None, now: dt.datetime | None = None) -> L
         if lock:
             locks.append(lock)
     if ip:
-        threshold = settings.KEHU_LOGIN_MAX_FAILURES_PER_ADDRESS
+        threshold = settings.KEHU_LOGIN_MAX_FAILURES_PER_ADDRESS + pending
         failed_ip = recent.filter(ip=ip, succeeded=False).order_by("-at").values_list("at", flat=True)
         lock = _lock_from(list(failed_ip[:threshold]), threshold, now)
         if lock:
@@ -99,6 +100,16 @@ def sign_in(
     username = (username or "").strip()
     now = timezone.now()
     lock = lock_for(username, ip, now)
+    attempt = None
+    if lock is None:
+        # Record the attempt as a failure before the (slow) password check and look again: concurrent guesses
+        # then count against each other, so a burst cannot pass the check all at once.
+        attempt = LoginAttempt.objects.create(
+            username=username.lower(), ip=ip, succeeded=False, at=now, channel=channel
+        )
+        lock = lock_for(username, ip, now, pending=1)
+        if lock is not None:
+            attempt.delete()  # refused while locked: not recorded
     if lock is not None:
         minutes = minutes_left(lock, now)
         raise LockedOut(
@@ -113,9 +124,8 @@ def sign_in(
             },
         )
     user: Any = authenticate(request, username=username, password=password)
-    LoginAttempt.objects.create(
-        username=username.lower(), ip=ip, succeeded=user is not None, at=now, channel=channel
-    )
+    if user is not None and attempt is not None:
+        LoginAttempt.objects.filter(pk=attempt.pk).update(succeeded=True)
     if user is None:
         audit.record(
             actor=None,

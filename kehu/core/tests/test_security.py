@@ -344,3 +344,23 @@ def test_client_address_behind_a_trusted_proxy(settings):
     # without a trusted proxy in front the header is ignored
     req = rf.get("/", REMOTE_ADDR="198.51.100.7", HTTP_X_FORWARDED_FOR="1.2.3.4")
     assert client_ip(req) == "198.51.100.7"
+
+
+@pytest.mark.django_db
+def test_concurrent_attempts_count_against_each_other(limits, clock, monkeypatch):
+    """Two guesses in flight at once: the second to be recorded sees the first, so a burst cannot slip past the
+    check together (limit 3: two earlier failures + one concurrent guess leave no attempt for this request)."""
+    user = user_with(RoleCode.SALES_REP)
+    clock.at(0)
+    _fail(user.username)
+    _fail(user.username)
+    real_create = LoginAttempt.objects.create
+
+    def create_with_a_concurrent_guess(**kwargs):
+        monkeypatch.setattr(LoginAttempt.objects, "create", real_create)
+        real_create(**{**kwargs, "succeeded": False})  # another request recorded its guess meanwhile
+        return real_create(**kwargs)
+
+    monkeypatch.setattr(LoginAttempt.objects, "create", create_with_a_concurrent_guess)
+    with pytest.raises(security.LockedOut):
+        security.sign_in(None, user.username, PASSWORD, ip="10.0.0.1")
