@@ -248,6 +248,8 @@ if KEHU_TASKS_BACKEND == "rq":
 else:
     TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 KEHU_WORKER_COMMAND = ["worker"]
+# A job still "running" after this many minutes is taken as interrupted (its worker died) and may be retried.
+KEHU_JOB_STALE_MINUTES = int(os.environ.get("KEHU_JOB_STALE_MINUTES", "120"))
 # Seconds between two passes of the periodic scheduler.
 KEHU_SCHEDULER_INTERVAL = float(os.environ.get("KEHU_SCHEDULER_INTERVAL", "20"))
 

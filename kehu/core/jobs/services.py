@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
+from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
@@ -89,13 +91,25 @@ def enqueue(
 
 @transaction.atomic
 def job_retry(*, actor: User, run_id: int) -> JobRun:
-    """Run a failed job again with the same arguments; the new run points at the failed one."""
+    """Run a failed job (or one stuck running past ``KEHU_JOB_STALE_MINUTES``: its worker died) again with the
+    same arguments; the new run points at the old one."""
     access.require(actor, "jobs.retry")
     failed = JobRun.objects.select_for_update().filter(pk=run_id).first()
     if failed is None:
         raise NotFound()
-    if failed.state != JobState.FAILED:
+    stale = (
+        failed.state == JobState.RUNNING
+        and failed.started_at is not None
+        and failed.started_at < timezone.now() - dt.timedelta(minutes=settings.KEHU_JOB_STALE_MINUTES)
+    )
+    if failed.state != JobState.FAILED and not stale:
         raise Conflict(_("只有失败的任务可以重试（当前状态：%(s)s）。") % {"s": failed.get_state_display()})
+    if stale:
+        # its worker died: the run can never finish, so it is closed as failed before it is run again
+        failed.state = JobState.FAILED
+        failed.error = _("运行超过 %(m)s 分钟未结束，视为中断。") % {"m": settings.KEHU_JOB_STALE_MINUTES}
+        failed.finished_at = timezone.now()
+        failed.save(update_fields=["state", "error", "finished_at"])
     if failed.retries.exists():
         raise Conflict(_("该任务已重试过，请重试最新的一次运行。"))
     run = enqueue(

@@ -327,3 +327,21 @@ def test_rq_backend_enqueue_and_run(redis_conn, django_capture_on_commit_callbac
         worker.work(burst=True)
         retry.refresh_from_db()
         assert retry.state == JobState.SUCCEEDED
+
+
+@pytest.mark.django_db
+def test_a_run_stuck_running_after_its_worker_died_can_be_retried(settings):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    admin = user_with("sysadmin")
+    run = enqueue(f"{F}.ok")
+    JobRun.objects.filter(pk=run.pk).update(state=JobState.RUNNING, started_at=timezone.now())
+    with pytest.raises(Conflict):  # still within its time: it may be working
+        job_retry(actor=admin, run_id=run.pk)
+    old = timezone.now() - dt.timedelta(minutes=settings.KEHU_JOB_STALE_MINUTES + 1)
+    JobRun.objects.filter(pk=run.pk).update(started_at=old)
+    retry = job_retry(actor=admin, run_id=run.pk)
+    run.refresh_from_db()
+    assert run.state == JobState.FAILED and run.error and retry.retried_from_id == run.pk
