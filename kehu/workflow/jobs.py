@@ -44,9 +44,20 @@ def remind_and_escalate(progress: Callable[[int, int, str], None] | None = None)
     now = timezone.now()
     open_tasks = Task.objects.filter(state=TaskState.OPEN, kind__in=ACTIVE_KINDS, due__isnull=False)
     remind_until = deadline_for(today, policy.remind_days_before) if policy.remind_days_before else today
-    reminded = open_tasks.filter(reminded_at__isnull=True, due__gte=today, due__lte=remind_until).update(
-        reminded_at=now
-    )
+    with transaction.atomic():
+        due_soon = open_tasks.filter(reminded_at__isnull=True, due__gte=today, due__lte=remind_until)
+        reminded_ids = list(due_soon.values_list("pk", flat=True)[:10_000])
+        reminded = Task.objects.filter(pk__in=reminded_ids).update(reminded_at=now)
+        if reminded:
+            audit.record(
+                actor=None,
+                action="other",
+                object_type="workflow.task",
+                object_repr=f"reminders: {reminded}",
+                changes={"reminded": reminded_ids[:500], "count": reminded},
+                reason="workflow.remind_and_escalate",
+                policy_version=policy_version,
+            )
     candidates = list(
         open_tasks.filter(escalated_at__isnull=True, due__lt=today)
         .select_related("assignee__department__head", "department__head", "case__department__head")
