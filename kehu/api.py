@@ -128,6 +128,9 @@ def build_api() -> NinjaAPI:
     from kehu.core.policies.api import router as policies_router
 
     api.add_router("/policies", policies_router, tags=["policies"])
+    from kehu.customers.api import router as customers_router
+
+    api.add_router("/customers", customers_router, tags=["customers"])
     return api
 
 

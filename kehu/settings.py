@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "kehu.core.policies",
     "kehu.core.jobs",
     "kehu.workflow",
+    "kehu.customers",
 ]
 
 MIDDLEWARE = [

@@ -15,6 +15,7 @@ urlpatterns = [
     path("", include("kehu.core.urls")),
     path("", include("kehu.core.policies.urls")),
     path("", include("kehu.core.jobs.urls")),
+    path("", include("kehu.customers.urls")),
 ]
 
 if settings.KEHU_DJANGO_ADMIN:

@@ -1,0 +1,3 @@
+from kehu.customers.views import urlpatterns
+
+__all__ = ["urlpatterns"]
