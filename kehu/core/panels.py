@@ -21,7 +21,9 @@ def system_panel(user: User) -> dict[str, Any] | None:
         return None
     today = timezone.localdate()
     years = [today.year] + ([today.year + 1] if today.month >= HOLIDAY_DATA_DUE_MONTH else [])
-    missing_years = [y for y in years if workdays.calendar_source(y) == "weekends_only"] if can_calendar else []
+    missing_years = (
+        [y for y in years if workdays.calendar_source(y) == "weekends_only"] if can_calendar else []
+    )
     last = audit.last_verify() if can_verify else None
     return {
         "template": "core/panels/_system.html",
