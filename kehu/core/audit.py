@@ -334,43 +334,58 @@ def _detail_labels() -> dict[str, str]:
     }  # fmt: skip
 
 
-def _field_label(object_type: str, name: str) -> str:
+def _model_field(object_type: str, name: str) -> Any:
     from django.apps import apps
     from django.core.exceptions import FieldDoesNotExist
 
     try:
-        field = apps.get_model(object_type)._meta.get_field(name)
+        return apps.get_model(object_type)._meta.get_field(name)
     except (LookupError, ValueError, FieldDoesNotExist):
+        return None
+
+
+def _field_label(object_type: str, name: str) -> str:
+    field = _model_field(object_type, name)
+    if field is None:
         return _detail_labels().get(name, name)
     return str(getattr(field, "verbose_name", name))
 
 
-def _display(value: Any) -> str:
+def _display(value: Any, field: Any = None) -> str:
+    """A stored value as people read it: choice codes as their labels (no query: history pages stay bounded)."""
     if value is None or value == "" or value == []:
         return "—"
     if isinstance(value, bool):
         return _("是") if value else _("否")
     if isinstance(value, list):
-        return ", ".join(_display(v) for v in value)
+        return ", ".join(_display(v, field) for v in value)
     if isinstance(value, dict):
         return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    if field is not None:
+        choices = dict(getattr(field, "flatchoices", None) or [])
+        if value in choices:
+            return str(choices[value])
     return str(value)
 
 
 def change_rows(entry: AuditEntry) -> list[dict[str, Any]]:
     """The entry's changes as rows ``{field, label, before, after, is_change}`` for display and export.
 
-    ``{field: [before, after]}`` pairs are changes; any other value (e.g. the channel of a read) is a detail."""
+    ``{field: [before, after]}`` pairs are changes; any other value (e.g. the channel of a read) is a detail.
+    On a creation, fields left empty are not listed."""
     rows: list[dict[str, Any]] = []
     changes = entry.changes if isinstance(entry.changes, dict) else {"": entry.changes}
     for name, value in changes.items():
         is_change = isinstance(value, list) and len(value) == 2
+        if is_change and entry.action == "create" and value[1] in (None, "", [], {}):
+            continue
+        field = _model_field(entry.object_type, name)
         rows.append(
             {
                 "field": name,
                 "label": _field_label(entry.object_type, name),
-                "before": _display(value[0]) if is_change else "",
-                "after": _display(value[1]) if is_change else _display(value),
+                "before": _display(value[0], field) if is_change else "",
+                "after": _display(value[1], field) if is_change else _display(value),
                 "is_change": is_change,
             }
         )

@@ -513,3 +513,18 @@ def test_a_missing_head_beside_entries_is_a_break_and_blocks_writing():
     assert not result.ok and result.bad_seq == 1
     with pytest.raises(RuntimeError, match="head is missing"):
         audit.record(actor=None, action="other", object_type="core.test", object_id="x")
+
+
+def test_history_rows_show_choice_labels_and_skip_empty_fields_of_a_creation():
+    from kehu.core.models import Department
+
+    dept = Department.objects.create(code="QX", name="质量部", kind="quality")
+    entry = audit.record(
+        actor=None,
+        action="create",
+        obj=dept,
+        changes={"kind": [None, "quality"], "name": [None, "质量部"], "parent": [None, None]},
+    )
+    rows = {r["field"]: r for r in audit.change_rows(entry)}
+    assert rows["kind"]["after"] == "质量部"  # the label of DepartmentKind.QUALITY, not the code
+    assert "parent" not in rows  # left empty at creation: not listed
