@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
@@ -28,3 +29,11 @@ class KehuErrorMiddleware:
             {"status": exception.status, "message": exception.message, "code": exception.code},
             status=exception.status,
         )
+
+
+def message_error(request: HttpRequest, exc: KehuError) -> None:
+    """For an action posted from a page (a button, not a form): show the error as a message on the page it
+    returns to; a refusal (403) or a record out of reach (404) becomes the error page."""
+    if exc.status in (403, 404):
+        raise exc
+    messages.error(request, str(exc.message))

@@ -33,6 +33,11 @@ class BootstrapMixin:
             widget.attrs["class"] = " ".join([*classes, *(c for c in wanted if c not in classes)])
 
     def add_service_error(self, exc: KehuError) -> None:
+        """Show a service's error on the field it names. A record out of reach (404), or a refusal (403) that names
+        no field, is not a correction the user can make in the form: it is raised again and becomes the error
+        page. A refusal about a field (an owner one may not choose) is shown on that field."""
+        if exc.status == 404 or (exc.status == 403 and exc.field not in self.fields):
+            raise exc
         target = exc.field if exc.field in self.fields else None
         self.add_error(target, str(exc.message))  # type: ignore[attr-defined]
         if target:

@@ -306,7 +306,7 @@ def _may_create_for(actor: User, owner: User) -> None:
         return
     if scope == access.Scope.DEPARTMENT and access.in_scope(actor, "org.user.view", owner):
         return
-    raise PermissionDenied(_("只能为本人或本部门的销售人员新建客户。"))
+    raise PermissionDenied(_("只能为本人或本部门的销售人员新建客户。"), field="owner", rule="owner_scope")
 
 
 @transaction.atomic

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 
 from kehu.core import access, audit
 from kehu.core.attachments import attachment_panel
+from kehu.core.errorpages import message_error
 from kehu.core.errors import KehuError, NotFound
 from kehu.core.listing import Column, ListPage
 from kehu.customers import selectors, services
@@ -117,8 +118,6 @@ def customer_create(request: HttpRequest) -> HttpResponse:
             candidates, exact = exc.candidates, exc.exact
             form.add_service_error(exc)
         except KehuError as exc:
-            if exc.status == 404:
-                raise
             form.add_service_error(exc)
         else:
             messages.success(
@@ -187,8 +186,6 @@ def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 **_form_kwargs(d),
             )
         except KehuError as exc:
-            if exc.status == 404:
-                raise
             form.add_service_error(exc)
         else:
             messages.success(request, _("已保存。"))
@@ -214,9 +211,7 @@ def customer_transition(request: HttpRequest, pk: int, action: str) -> HttpRespo
             ended_reason=form.cleaned_data["ended_reason"],
         )
     except KehuError as exc:
-        if exc.status in (403, 404):
-            raise
-        messages.error(request, str(exc.message))
+        message_error(request, exc)
     else:
         messages.success(request, _("客户状态已变更为“%(s)s”。") % {"s": c.get_status_display()})
     return redirect("customer_detail", pk=pk)
@@ -243,8 +238,6 @@ def contact_edit(request: HttpRequest, pk: int, contact_id: int | None = None) -
             else:
                 services.contact_update(actor=actor, customer_id=c.pk, contact_id=contact.pk, **d)
         except KehuError as exc:
-            if exc.status == 404:
-                raise
             form.add_service_error(exc)
         else:
             messages.success(request, _("联系人已保存。"))
@@ -266,9 +259,7 @@ def customer_staff(request: HttpRequest, pk: int) -> HttpResponse:
                 reason=form.cleaned_data["reason"],
             )
         except KehuError as exc:
-            if exc.status in (403, 404):
-                raise
-            messages.error(request, str(exc.message))
+            message_error(request, exc)
         else:
             messages.success(request, _("跟进人员已更新。"))
     else:

@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from kehu.core import access
+from kehu.core.errorpages import message_error
 from kehu.core.errors import KehuError, NotFound, PermissionDenied
 from kehu.core.forms import KehuForm
 from kehu.core.jobs import scheduler, services
@@ -136,9 +137,7 @@ def job_retry(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         run = services.job_retry(actor=request.user, run_id=pk)  # type: ignore[arg-type]
     except KehuError as exc:
-        if exc.status in (403, 404):
-            raise
-        messages.error(request, str(exc.message))
+        message_error(request, exc)
         return redirect("job_detail", pk=pk)
     messages.success(request, _("已重新提交，新的运行为 #%(id)s。") % {"id": run.pk})
     return redirect("job_detail", pk=run.pk)

@@ -297,8 +297,6 @@ def policy_propose(request: HttpRequest, key: str) -> HttpResponse:
                 trial=bool(form.cleaned_data.get("trial")),
             )
         except KehuError as exc:
-            if exc.status in (403, 404):
-                raise
             form.add_service_error(exc)
         else:
             messages.success(request, _("已提出第%(n)s版变更，已进入审批流程。") % {"n": version.number})

@@ -39,3 +39,38 @@ def test_htmx_requests_get_a_fragment():
     response = KehuErrorMiddleware(lambda r: HttpResponse()).process_exception(request, NotFound())
     assert response is not None and response.status_code == 404
     assert "<html" not in response.content.decode()
+
+
+def test_forms_show_corrections_inline_and_raise_refusals():
+    from django import forms as djforms
+
+    from kehu.core.errors import ValidationFailed
+    from kehu.core.forms import KehuForm
+
+    class F(KehuForm):
+        name = djforms.CharField()
+
+    form = F({"name": "x"})
+    assert form.is_valid()
+    form.add_service_error(ValidationFailed("名称重复", field="name", rule="unique"))
+    assert form.errors["name"] == ["名称重复"] and "is-invalid" in form.fields["name"].widget.attrs["class"]
+    for exc in (PermissionDenied(), NotFound()):
+        with pytest.raises(type(exc)):
+            form.add_service_error(exc)
+    form.add_service_error(PermissionDenied("不能选此人", field="name"))  # a refusal the user can correct
+    assert "不能选此人" in form.errors["name"]
+
+
+def test_button_actions_show_errors_as_messages_and_raise_refusals():
+    from django.contrib.messages import get_messages
+    from django.contrib.messages.storage.fallback import FallbackStorage
+
+    from kehu.core.errorpages import message_error
+
+    request = RequestFactory().post("/x/")
+    request.session = {}
+    request._messages = FallbackStorage(request)
+    message_error(request, Conflict("已处理", rule="stale"))
+    assert [str(m) for m in get_messages(request)] == ["已处理"]
+    with pytest.raises(NotFound):
+        message_error(request, NotFound())

@@ -123,8 +123,6 @@ def attachment_upload(request: HttpRequest, app_label: str, model: str, object_i
                     note=data["note"],
                 )
             except KehuError as exc:
-                if exc.status in (403, 404):
-                    raise
                 form.add_service_error(exc)
             else:
                 messages.success(request, _("附件“%(name)s”已上传。") % {"name": att.filename})
@@ -173,8 +171,6 @@ def attachment_replace(request: HttpRequest, pk: int) -> HttpResponse:
                     clear=tuple(n for n in ("valid_from", "valid_to") if not data[n]),
                 )
             except KehuError as exc:
-                if exc.status in (403, 404):
-                    raise
                 form.add_service_error(exc)
             else:
                 messages.success(request, _("已上传新版本（第 %(v)s 版）。") % {"v": new.version})

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_POST
 
 from kehu.core import access, audit, excel, org
 from kehu.core.attachments import attachment_panel
+from kehu.core.errorpages import message_error
 from kehu.core.errors import KehuError, NotFound
 from kehu.core.forms import KehuForm
 from kehu.core.listing import Column, ListPage
@@ -269,9 +270,7 @@ def user_password(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             org.user_set_password(actor=actor, user_id=pk, password=form.cleaned_data["password"])
         except KehuError as exc:
-            if exc.status in (403, 404):
-                raise
-            messages.error(request, str(exc.message))
+            message_error(request, exc)
         else:
             messages.success(request, _("密码已重置。"))
     else:
@@ -287,9 +286,7 @@ def user_deactivate(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         org.user_deactivate(actor=actor, user_id=pk, reason=request.POST.get("reason", ""))
     except KehuError as exc:
-        if exc.status in (403, 404):
-            raise
-        messages.error(request, str(exc.message))
+        message_error(request, exc)
     else:
         messages.success(request, _("用户已停用。"))
     return redirect("org_user_detail", pk=pk)
@@ -448,8 +445,6 @@ def _department_form_view(request: HttpRequest, dept: Department | None) -> Http
                     active=d["active"],
                 )
         except KehuError as exc:
-            if exc.status in (403, 404):
-                raise
             form.add_service_error(exc)
         else:
             messages.success(request, _("已保存。"))
@@ -521,8 +516,6 @@ def _region_form_view(request: HttpRequest, region: Region | None) -> HttpRespon
                     actor=actor, region_id=region.pk, code=d["code"], name=d["name"], active=d["active"]
                 )
         except KehuError as exc:
-            if exc.status in (403, 404):
-                raise
             form.add_service_error(exc)
         else:
             messages.success(request, _("已保存。"))
@@ -670,9 +663,7 @@ def absence_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         org.absence_cancel(actor=request.user, absence_id=pk)  # type: ignore[arg-type]
     except KehuError as exc:
-        if exc.status in (403, 404):
-            raise
-        messages.error(request, str(exc.message))
+        message_error(request, exc)
     else:
         messages.success(request, _("缺岗已取消。"))
     return redirect("org_absence_list")
