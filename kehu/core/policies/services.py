@@ -272,14 +272,28 @@ def _open_case(actor: User, ptype: PolicyType, version: PolicyVersion) -> Any:
     return engine.case_transition(actor=actor, case_id=case.pk, transition="submit", comment=version.reason)
 
 
-def mark_pending(version_id: int) -> None:
+def _mark(version_id: int, actor: User | None, frm: str, to: str, reason: str) -> None:
+    """A status step of the proposal inside its approval case, written to the version's own trail."""
+    if PolicyVersion.objects.filter(pk=version_id, status=frm).update(status=to):
+        version = PolicyVersion.objects.get(pk=version_id)
+        audit.record(
+            actor=actor,
+            action=AuditAction.UPDATE,
+            obj=version,
+            changes={"status": [frm, to]},
+            reason=reason,
+            policy_version=version.pk,
+        )
+
+
+def mark_pending(version_id: int, actor: User | None = None) -> None:
     """The proposal was submitted for review."""
-    PolicyVersion.objects.filter(pk=version_id, status=PolicyStatus.DRAFT).update(status=PolicyStatus.PENDING)
+    _mark(version_id, actor, PolicyStatus.DRAFT, PolicyStatus.PENDING, "submitted for review")
 
 
-def mark_draft(version_id: int) -> None:
+def mark_draft(version_id: int, actor: User | None = None) -> None:
     """The proposal was sent back to its author."""
-    PolicyVersion.objects.filter(pk=version_id, status=PolicyStatus.PENDING).update(status=PolicyStatus.DRAFT)
+    _mark(version_id, actor, PolicyStatus.PENDING, PolicyStatus.DRAFT, "sent back")
 
 
 def apply_approval(*, approver: User, version_id: int) -> PolicyVersion:

@@ -53,13 +53,13 @@ def _approvers(case: Any) -> list[Any]:
 def _on_submit(case: Any, user: Any, data: dict[str, Any]) -> None:
     from kehu.core.policies.services import mark_pending
 
-    mark_pending(_version_id(case))
+    mark_pending(_version_id(case), actor=user)
 
 
 def _on_send_back(case: Any, user: Any, data: dict[str, Any]) -> None:
     from kehu.core.policies.services import mark_draft
 
-    mark_draft(_version_id(case))
+    mark_draft(_version_id(case), actor=user)
 
 
 def _on_approve(case: Any, user: Any, data: dict[str, Any]) -> None:

@@ -462,3 +462,19 @@ def test_retiring_does_not_rewrite_the_past_and_needs_an_approver(gm):
     policy_retire(actor=gm, version_id=v2.pk, reason="不再适用")
     assert policy_get("test.sample", at=dt.date(2025, 6, 1)).number == 2  # decisions of 2025 stay explained
     assert policy_get("test.sample").number == 1  # from today on the default applies again
+
+
+def test_each_status_step_of_a_proposal_is_on_the_versions_trail(pmo):
+    from kehu.core.models import AuditEntry
+    from kehu.workflow.engine import case_transition
+
+    v = policy_propose(actor=pmo, key="test.sample", values=good_values(), effective_from=today(), reason="x")
+    case_transition(
+        actor=user_with("pmo"), case_id=v.case_id, transition="send_back", comment="请补充影响评估"
+    )
+    steps = list(
+        AuditEntry.objects.filter(object_type="policies.policyversion", object_id=str(v.pk))
+        .order_by("seq")
+        .values_list("changes", flat=True)
+    )
+    assert {"status": ["draft", "pending"]} in steps and {"status": ["pending", "draft"]} in steps
