@@ -92,12 +92,15 @@ def name_key(name: str) -> str:
     return text
 
 
-def key_windows(key: str) -> list[str]:
-    """Disjoint two-character pieces of ``key`` (4 or more characters), the database prefilter of the duplicate
-    check. A key whose similarity to ``key`` reaches 90 (rapidfuzz ratio = 1 - indel distance / total length)
-    is at most ``2 * len(key) / 9`` insertions or deletions away, and each of them breaks at most one disjoint
-    piece; with one piece more than that, every such key contains at least one piece unchanged."""
-    count = (2 * len(key)) // 9 + 1
+def key_windows(key: str, threshold: float = 90.0) -> list[str] | None:
+    """Disjoint two-character pieces of ``key``, the database prefilter of the duplicate check. A key whose
+    similarity to ``key`` reaches ``threshold`` (rapidfuzz ratio = 1 - indel distance / total length) is at most
+    ``2 * len(key) * (100 - threshold) / threshold`` insertions or deletions away (``2 * len / 9`` at 90), and each
+    of them breaks at most one disjoint piece; with one piece more than that, every such key contains at least one
+    piece unchanged. None when the key is too short for that many disjoint pieces (no prefilter is possible)."""
+    count = int(2 * len(key) * (100 - threshold) / threshold) + 1
+    if 2 * count > len(key):
+        return None
     step = len(key) // count
     return [key[i * step : i * step + 2] for i in range(count)]
 

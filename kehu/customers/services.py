@@ -41,7 +41,7 @@ from kehu.customers.models import (
     EndedReason,
     Industry,
 )
-from kehu.customers.policies import staffing
+from kehu.customers.policies import duplicates, staffing
 
 # Master-data fields a service accepts (besides name, credit code, class, kind, owner).
 TEXT_FIELDS = (
@@ -80,10 +80,6 @@ EDITABLE = (
     *DATE_FIELDS,
 )
 AUDITED = (*EDITABLE, "owner_id", "department_id", "region_id", "status", "ended_reason")
-
-DUPLICATE_THRESHOLD = (
-    90.0  # rapidfuzz ratio of the normalised names (0-100) from which a name is "near-identical"
-)
 
 
 @dataclass(frozen=True)
@@ -257,6 +253,7 @@ def duplicate_candidates(
     every customer, whatever the user may see: one record per legal entity."""
     out: list[Candidate] = []
     seen: set[int] = set()
+    threshold = float(duplicates()[0].name_similarity)  # R-CUS-11 "near-identical", a policy value
     code = uscc_normalise(credit_code)
     qs = Customer.objects.all()
     if exclude_id:
@@ -269,20 +266,22 @@ def duplicate_candidates(
     if key:
         # Prefilter in the database: a near-identical key contains one of the key's pieces unchanged (see
         # names.key_windows); keys under 4 characters only match exactly.
-        if len(key) >= 4:
-            near = Q()
-            for piece in names.key_windows(key):
-                near |= Q(name_key__contains=piece)
-            qs = qs.filter(near)
-        else:
+        if len(key) < 4:
             qs = qs.filter(name_key=key)
+        else:
+            pieces = names.key_windows(key, threshold)
+            if pieces:  # otherwise every customer is scored (a short key under a low threshold)
+                near = Q()
+                for piece in pieces:
+                    near |= Q(name_key__contains=piece)
+                qs = qs.filter(near)
         rows = list(
             qs.exclude(pk__in=seen).values_list("pk", "number", "name", "credit_code", "status", "name_key")
         )
         scored = []
         for pk, number, cname, ccode, status, ckey in rows:
             score = 100.0 if ckey == key else fuzz.ratio(key, ckey or "")
-            if score >= DUPLICATE_THRESHOLD:
+            if score >= threshold:
                 scored.append(Candidate(pk, number, cname, ccode, status, float(score), "name"))
         scored.sort(key=lambda c: (-c.score, c.id))
         out.extend(scored)

@@ -7,7 +7,9 @@ from hypothesis import strategies as st
 from rapidfuzz import fuzz
 
 from kehu.customers import names
-from kehu.customers.services import DUPLICATE_THRESHOLD
+from kehu.customers.policies import DuplicatePolicy
+
+DUPLICATE_THRESHOLD = DuplicatePolicy().name_similarity
 
 CORE = st.text(alphabet="精密机械华信电子科技贸易制造材料光仪器达通泰恒瑞", min_size=2, max_size=12)
 REGION = st.sampled_from(["上海", "上海市", "北京", "广东省", "深圳市", "江苏", "苏州"])

@@ -300,3 +300,37 @@ def test_allowed_actions_follow_role_and_state(org):
     assert services.allowed_actions(org["rep3"], c) == []
     assert set(services.allowed_actions(org["mgr_east"], c)) == {"submit_review", "end"}
     assert services.allowed_actions(org["auditor"], c) == []
+
+
+def test_near_identical_threshold_is_the_policy_in_force(org):
+    """R-CUS-11: how near a name must be to be flagged is a policy value, not a constant."""
+    from kehu.core.policies.models import PolicyVersion
+    from kehu.core.policies.services import policy_get
+
+    make(org["rep1"], name="上海华信精密机械有限公司")
+    near = "上海华信精密机械件有限公司"  # one character more: 92% similar after normalising
+    assert [c.reason for c in services.duplicate_candidates(name=near)] == ["name"]
+    policy_get("customers.duplicates")  # version 1 (the default, 90) exists
+    PolicyVersion.objects.create(
+        type_key="customers.duplicates",
+        number=2,
+        status="formal",
+        effective_from=dt.date(2020, 1, 1),
+        values={"name_similarity": 99},
+    )
+    assert services.duplicate_candidates(name=near) == []  # stricter policy: no longer flagged
+    make(org["rep2"], name=near)  # and it can be created without confirmation
+
+
+def test_name_prefilter_covers_every_key_within_the_threshold():
+    from rapidfuzz import fuzz
+
+    key = names.name_key("上海华信精密机械有限公司")
+    for threshold in (85, 90, 95):
+        pieces = names.key_windows(key, threshold)
+        assert pieces and all(len(p) == 2 for p in pieces)
+        # a key one insertion away (similar enough at every threshold here) still contains a piece
+        other = key[:3] + "新" + key[3:]
+        if fuzz.ratio(key, other) >= threshold:
+            assert any(p in other for p in pieces)
+    assert names.key_windows("华信精", 85) is None  # too short for disjoint pieces: no prefilter
