@@ -540,7 +540,13 @@ DEFAULT_EXPIRING_DAYS = 30
 
 
 def expiring_days() -> int:
-    return int(getattr(settings, "KEHU_ATTACHMENT_EXPIRING_DAYS", DEFAULT_EXPIRING_DAYS))
+    """Days before ``valid_to`` from which a document shows as expiring: policy ``platform.documents``."""
+    try:
+        from kehu.core.policies import policy_get
+
+        return int(policy_get("platform.documents").values.expiring_days)
+    except (ImportError, LookupError):
+        return DEFAULT_EXPIRING_DAYS
 
 
 def attachment_state(att: Attachment, at: dt.date, *, expiring: int | None = None) -> str:

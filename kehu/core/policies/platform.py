@@ -28,3 +28,25 @@ register_policy_type(
     description=_("审计记录等平台记录的最短保存期限。"),
     approver_roles=("general_manager",),
 )
+
+
+class Documents(BaseModel):
+    expiring_days: int = Field(
+        default=30,
+        ge=1,
+        le=365,
+        title=gettext_noop("证照即将到期提示天数"),
+        description=gettext_noop("附件（证照、证书）在有效期截止前该天数内标为“即将到期”（R-CUS-05）。"),
+        json_schema_extra={"unit": gettext_noop("天")},
+    )
+
+
+register_policy_type(
+    "platform.documents",
+    label=_("证照有效期提示"),
+    schema=Documents,
+    default=Documents(),
+    allows_trial=False,
+    description=_("附件有效期状态的判定。"),
+    approver_roles=("general_manager",),
+)

@@ -480,3 +480,22 @@ def test_registry_without_scope_rule_uses_the_action_alone(admin, reviewer, monk
         svc.attachment_get(actor=reviewer, attachment_id=att.pk)
     with pytest.raises(NotFound):
         svc.resolve_target(actor=admin, app_label="core", model="department", object_id="999999")
+
+
+@pytest.mark.django_db
+def test_expiring_window_is_the_policy_in_force():
+    import datetime as dt
+
+    from kehu.core.attachments import expiring_days
+    from kehu.core.policies.models import PolicyVersion
+    from kehu.core.policies.services import policy_get
+
+    assert expiring_days() == policy_get("platform.documents").values.expiring_days == 30
+    PolicyVersion.objects.create(
+        type_key="platform.documents",
+        number=2,
+        status="formal",
+        effective_from=dt.date(2020, 1, 1),
+        values={"expiring_days": 60},
+    )
+    assert expiring_days() == 60
