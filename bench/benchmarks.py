@@ -291,9 +291,33 @@ def bench_workflow(*, scale: str, seed: int = 0) -> list[Figure]:
     return [Figure(**row) for row in wf.run(scale)]
 
 
+def bench_customers(*, scale: str, seed: int = 2026) -> list[Figure]:
+    """The customer list and dossier at 100k customers (bench/bench_customers.py)."""
+    from bench import bench_customers as cu
+
+    return [Figure(**row) for row in cu.run(scale, seed=seed)]
+
+
+def bench_customer_import(*, scale: str, seed: int = 2026) -> list[Figure]:
+    """The customer import rate against the raw read rate of the same file (bench/customer_import.py)."""
+    from bench import customer_import as ci
+
+    return [Figure(**row) for row in ci.run(scale, seed=seed)]
+
+
+def bench_receivables(*, scale: str, seed: int = 2026) -> list[Figure]:
+    """Exposure read, ledger post rate, company ageing at 100k customers / 2M entries (bench/bench_receivables.py)."""
+    from bench import bench_receivables as rv
+
+    return [Figure(**row) for row in rv.run(scale, seed=seed)]
+
+
 BENCHMARKS: dict[str, Callable[..., list[Figure]]] = {
     "login": bench_login,
     "audit_write": bench_audit_write,
     "audit_verify": bench_audit_verify,
     "workflow": bench_workflow,
+    "customers": bench_customers,
+    "customer_import": bench_customer_import,
+    "receivables": bench_receivables,
 }

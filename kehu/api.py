@@ -131,6 +131,25 @@ def build_api() -> NinjaAPI:
     from kehu.customers.api import router as customers_router
 
     api.add_router("/customers", customers_router, tags=["customers"])
+    from kehu.onboarding.api import router as onboarding_router
+
+    api.add_router("/reviews", onboarding_router, tags=["reviews"])
+    from kehu.credit.api import router as credit_router
+
+    api.add_router("/credit", credit_router, tags=["credit"])
+    from kehu.limits.api import applications_router, limits_router, reviews_router
+
+    api.add_router("/credit/applications", applications_router, tags=["credit"])
+    api.add_router("/credit/limits", limits_router, tags=["credit"])
+    api.add_router("/credit/reviews", reviews_router, tags=["credit"])
+    from kehu.receivables.api import ageing_router, exposure_router, ledger_router
+
+    api.add_router("/credit/ledger", ledger_router, tags=["credit"])
+    api.add_router("/credit/exposure", exposure_router, tags=["credit"])
+    api.add_router("/credit/ageing", ageing_router, tags=["credit"])
+    from kehu.grading.api import router as grading_router
+
+    api.add_router("/grading", grading_router, tags=["grading"])
     return api
 
 

@@ -71,6 +71,11 @@ INSTALLED_APPS = [
     "kehu.core.jobs",
     "kehu.workflow",
     "kehu.customers",
+    "kehu.onboarding",
+    "kehu.credit",
+    "kehu.limits",
+    "kehu.receivables",
+    "kehu.grading",
 ]
 
 MIDDLEWARE = [
@@ -188,6 +193,7 @@ if PRODUCTION:
 
 # --- i18n -----------------------------------------------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
+FORMAT_MODULE_PATH = ["kehu.formats"]  # amounts grouped by thousands with commas in Chinese too
 LANGUAGES = [("zh-hans", _("简体中文")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "kehu" / "locale"]
 TIME_ZONE = "Asia/Shanghai"

@@ -16,6 +16,11 @@ urlpatterns = [
     path("", include("kehu.core.policies.urls")),
     path("", include("kehu.core.jobs.urls")),
     path("", include("kehu.customers.urls")),
+    path("", include("kehu.onboarding.urls")),
+    path("", include("kehu.credit.views")),
+    path("", include("kehu.limits.urls")),
+    path("", include("kehu.receivables.urls")),
+    path("", include("kehu.grading.views")),
 ]
 
 if settings.KEHU_DJANGO_ADMIN:

@@ -17,7 +17,7 @@ import hashlib
 import mimetypes
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -48,17 +48,25 @@ class Attachable:
     view_action: str
     change_action: str
     scope_action: str | None
+    on_change: Callable[[models.Model], None] | None = None
 
 
 _REGISTRY: dict[type[models.Model], Attachable] = {}
 
 
 def register_attachable(
-    model: type[models.Model], *, view_action: str, change_action: str, scope_action: str | None
+    model: type[models.Model],
+    *,
+    view_action: str,
+    change_action: str,
+    scope_action: str | None,
+    on_change: Callable[[models.Model], None] | None = None,
 ) -> None:
     """Let ``model`` carry attachments. Seeing and downloading them needs ``view_action`` (and the record within
-    the user's scope for ``scope_action`` when given); adding and replacing needs ``change_action``."""
-    _REGISTRY[model] = Attachable(model, view_action, change_action, scope_action)
+    the user's scope for ``scope_action`` when given); adding and replacing needs ``change_action``.
+    ``on_change(target)`` runs in the same transaction after a file is added to or replaced on a record (a module
+    keeps its own summary of the record's documents current with it)."""
+    _REGISTRY[model] = Attachable(model, view_action, change_action, scope_action, on_change)
 
 
 def attachable_for(model: type[models.Model]) -> Attachable | None:
@@ -363,6 +371,8 @@ def attachment_add(
         obj=att,
         changes=audit.diff(None, audit.snapshot(att, _AUDIT_FIELDS)),
     )
+    if rule.on_change is not None:
+        rule.on_change(target)
     return att
 
 
@@ -443,6 +453,8 @@ def attachment_replace(
         changes=audit.diff(before, audit.snapshot(new, _AUDIT_FIELDS)),
         reason=reason,
     )
+    if rule.on_change is not None:
+        rule.on_change(old.target)  # type: ignore[arg-type]
     return new
 
 

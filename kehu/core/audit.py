@@ -19,6 +19,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -351,20 +352,64 @@ def _field_label(object_type: str, name: str) -> str:
     return str(getattr(field, "verbose_name", name))
 
 
-def _display(value: Any, field: Any = None) -> str:
-    """A stored value as people read it: choice codes as their labels (no query: history pages stay bounded)."""
+def _related_model(field: Any) -> Any:
+    if field is None or not getattr(field, "is_relation", False) or getattr(field, "auto_created", False):
+        return None
+    return field.related_model if (field.many_to_one or field.one_to_one or field.many_to_many) else None
+
+
+def prefetch_labels(entries: Iterable[AuditEntry]) -> list[AuditEntry]:
+    """Resolve the ids of related records in the entries' changes (an owner, a department...) to their names, with
+    one query per related model, so that :func:`change_rows` shows names instead of ids. Returns the entries."""
+    entries = list(entries)
+    wanted: dict[Any, set[str]] = {}
+    for entry in entries:
+        if not isinstance(entry.changes, dict):
+            continue
+        for name, value in entry.changes.items():
+            model = _related_model(_model_field(entry.object_type, name))
+            if model is None:
+                continue
+            values = value if isinstance(value, list) else [value]
+            flat = [v for item in values for v in (item if isinstance(item, list) else [item])]
+            wanted.setdefault(model, set()).update(str(v) for v in flat if v not in (None, ""))
+    labels: dict[tuple[Any, str], str] = {}
+    for model, ids in wanted.items():
+        pk_field = model._meta.pk
+        keys = []
+        for i in ids:
+            try:
+                keys.append(pk_field.to_python(i))
+            except (TypeError, ValueError, ValidationError):  # not an id (e.g. a username): shown as stored
+                continue
+        for obj in model._default_manager.filter(pk__in=keys):
+            label = getattr(obj, "label", None)
+            labels[(model, str(obj.pk))] = str(label if isinstance(label, str) and label else obj)
+    for entry in entries:
+        entry._related_labels = labels  # type: ignore[attr-defined]
+    return entries
+
+
+def _display(value: Any, field: Any = None, labels: dict[tuple[Any, str], str] | None = None) -> str:
+    """A stored value as people read it: choice codes as their labels, related ids as names when the entries were
+    passed through :func:`prefetch_labels` (no query here: history pages stay bounded)."""
     if value is None or value == "" or value == []:
         return "—"
     if isinstance(value, bool):
         return _("是") if value else _("否")
     if isinstance(value, list):
-        return ", ".join(_display(v, field) for v in value)
+        return ", ".join(_display(v, field, labels) for v in value)
     if isinstance(value, dict):
         return json.dumps(value, ensure_ascii=False, sort_keys=True)
     if field is not None:
         choices = dict(getattr(field, "flatchoices", None) or [])
         if value in choices:
             return str(choices[value])
+        model = _related_model(field)
+        if model is not None and labels:
+            name = labels.get((model, str(value)))
+            if name is not None:
+                return name
     return str(value)
 
 
@@ -380,12 +425,13 @@ def change_rows(entry: AuditEntry) -> list[dict[str, Any]]:
         if is_change and entry.action == "create" and value[1] in (None, "", [], {}):
             continue
         field = _model_field(entry.object_type, name)
+        labels = getattr(entry, "_related_labels", None)
         rows.append(
             {
                 "field": name,
                 "label": _field_label(entry.object_type, name),
-                "before": _display(value[0], field) if is_change else "",
-                "after": _display(value[1], field) if is_change else _display(value),
+                "before": _display(value[0], field, labels) if is_change else "",
+                "after": _display(value[1], field, labels) if is_change else _display(value, field, labels),
                 "is_change": is_change,
             }
         )

@@ -9,12 +9,33 @@ from django import forms
 
 from kehu.core.errors import KehuError
 
+DJANGO_EMPTY_LABEL = "---------"
+
+
+def filter_labels(form: forms.Form) -> None:
+    """In a list's filter bar, an optional choice left empty means every value: label it 全部."""
+    from django.utils.translation import gettext
+
+    for field in form.fields.values():
+        if (
+            isinstance(field, forms.ModelChoiceField)
+            and not field.required
+            and field.empty_label
+            in (
+                DJANGO_EMPTY_LABEL,
+                "—",
+            )
+        ):
+            field.empty_label = gettext("全部")
+
 
 class BootstrapMixin:
     fields: dict[str, forms.Field]
 
     def _style(self) -> None:
         for name, field in self.fields.items():
+            if isinstance(field, forms.ModelChoiceField) and field.empty_label == DJANGO_EMPTY_LABEL:
+                field.empty_label = "—"
             widget = field.widget
             if isinstance(widget, forms.CheckboxInput):
                 css = "form-check-input"

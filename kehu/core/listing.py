@@ -38,6 +38,7 @@ class Column:
     link: Callable[[Any], str] | None = None  # row -> URL for the cell
     template: str | None = None  # a partial that renders the cell with ``row`` and ``value``
     export: bool = True
+    page: bool = True  # shown on the page; False: in the export only
     css: str = ""
 
     def get(self, row: Any) -> Any:
@@ -66,8 +67,13 @@ class ListPage:
     ) -> None:
         self.request = request
         self.exportable = exportable
-        self.columns = list(columns)
+        self.columns = [c for c in columns if c.page]
+        self.export_columns = [c for c in columns if c.export]
         self.form = filter_form(request.GET or None) if filter_form else None
+        if self.form is not None:
+            from kehu.core.forms import filter_labels
+
+            filter_labels(self.form)
         qs = queryset
         if self.form is not None and self.form.is_bound and self.form.is_valid() and apply_filters:
             qs = apply_filters(
@@ -146,7 +152,7 @@ class ListPage:
         return params.urlencode()
 
     def export(self, filename: str) -> HttpResponse:
-        cols = [c for c in self.columns if c.export]
+        cols = self.export_columns
         rows = (
             [c.get(obj) for c in cols] for obj in self.queryset[:EXPORT_MAX_ROWS].iterator(chunk_size=2000)
         )

@@ -18,6 +18,7 @@ class MenuItem:
     url_name: str
     action: str | None = None  # access action needed to see it; None: every signed-in user
     icon: str = ""
+    position: int = 100  # order within the module when several apps add items (lower first)
 
 
 @dataclass
@@ -33,7 +34,15 @@ _MODULES: dict[str, Module] = {}
 
 
 def register_module(key: str, label: str | Promise, icon: str, order: int, items: list[MenuItem]) -> None:
-    _MODULES[key] = Module(key=key, label=label, icon=icon, order=order, items=list(items))
+    """Add a module to the navigation. Several apps may register the same module key: their items are joined
+    (in registration order; an item whose url name is already there is not repeated)."""
+    existing = _MODULES.get(key)
+    if existing is None:
+        _MODULES[key] = Module(key=key, label=label, icon=icon, order=order, items=list(items))
+        return
+    names = {i.url_name for i in existing.items}
+    existing.items.extend(i for i in items if i.url_name not in names)
+    existing.items.sort(key=lambda i: i.position)  # stable: equal positions keep registration order
 
 
 def menu_for(user: Any, current_path: str = "") -> list[dict[str, Any]]:

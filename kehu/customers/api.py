@@ -129,6 +129,7 @@ class CustomerFilters(Schema):
     industry: str | None = None
     region: int | None = Field(None, description="region id")
     owner: int | None = Field(None, description="owner user id")
+    documents: str | None = Field(None, description="document state: valid, expiring, expired, missing")
     sort: str | None = Field(
         None, description="number, name, status, customer_class, created_at; '-' for descending"
     )
@@ -265,13 +266,13 @@ def customer_create(request: HttpRequest, payload: CustomerIn) -> Any:
     return Status(201, _detail(request, c.pk))
 
 
-@router.get("/{customer_id}", response=CustomerOut, summary="One dossier (404 outside your scope)")
+@router.get("/{int:customer_id}", response=CustomerOut, summary="One dossier (404 outside your scope)")
 def customer_get(request: HttpRequest, customer_id: int) -> Any:
     return _detail(request, customer_id)
 
 
 @router.patch(
-    "/{customer_id}", response=CustomerOut, summary="Change master data (significant changes recorded)"
+    "/{int:customer_id}", response=CustomerOut, summary="Change master data (significant changes recorded)"
 )
 def customer_update(request: HttpRequest, customer_id: int, payload: CustomerPatch) -> Any:
     data = payload.dict(exclude_unset=True)
@@ -325,3 +326,20 @@ def staff_set(request: HttpRequest, customer_id: int, payload: StaffIn) -> Any:
         actor=_actor(request), customer_id=customer_id, staff=staff, reason=payload.reason
     )
     return _detail(request, customer_id)
+
+
+from kehu.customers.api_handover import router as handover_router  # noqa: E402
+
+router.add_router("", handover_router)
+
+from kehu.customers.api_contactlog import router as contactlog_router  # noqa: E402
+
+router.add_router("", contactlog_router)
+
+from kehu.customers.api_import import router as import_router  # noqa: E402
+
+router.add_router("", import_router)
+
+from kehu.customers.api_documents import router as documents_router  # noqa: E402
+
+router.add_router("", documents_router)

@@ -1,4 +1,6 @@
-"""Demo customers: about sixty realistic customers across classes, kinds, regions and owners, with contacts."""
+"""Demo customers: a few hundred realistic customers across classes, kinds, regions and owners, with contacts,
+business licences and certificates (some expiring, some expired, some missing), and contact logs; then the
+reminder jobs run once, so that the inbox shows what they raise."""
 
 from __future__ import annotations
 
@@ -7,9 +9,9 @@ import datetime as dt
 from django.utils import timezone
 
 from kehu.core.models import User
-from kehu.customers.models import ContactRole, CustomerClass, CustomerKind, EndedReason, Industry
+from kehu.customers.models import ContactRole, Customer, CustomerClass, CustomerKind, EndedReason, Industry
 
-DEMO_COUNT = 60
+DEMO_COUNT = 300
 
 
 def load_customers() -> None:
@@ -25,6 +27,7 @@ def load_customers() -> None:
     industries = list(Industry.values)
     roles = [ContactRole.DECISION_MAKER, ContactRole.PURCHASER, ContactRole.FINANCE, ContactRole.QUALITY]
     made = 0
+    created = []
     for i in range(DEMO_COUNT * 2):
         if made >= DEMO_COUNT:
             break
@@ -61,6 +64,7 @@ def load_customers() -> None:
         except services.DuplicateCandidates:
             continue
         made += 1
+        created.append(c)
         for k in range(1 + i % 3):
             person = gen.person()
             services.contact_add(
@@ -97,3 +101,110 @@ def load_customers() -> None:
                 source_note="股改后换发营业执照",
                 changed_on=timezone.localdate() - dt.timedelta(days=30 + i),
             )
+    _documents(created)
+    _contact_logs(created)
+    _backdate(created[::11])
+    _run_reminders()
+
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+SUMMARIES = [
+    ("visit", "拜访采购部，了解下季度需求，对方计划增加两个型号的采购。", "报价并寄送样品"),
+    ("call", "电话确认上月发货已签收，质量无异议。", ""),
+    ("email", "发送新版产品目录和价格表。", "跟进报价反馈"),
+    ("meeting", "参加客户供应商大会，沟通年度框架协议条款。", "起草框架协议"),
+    ("call", "催收到期货款，对方承诺本周内付款。", "核对到账"),
+    ("letter", "寄送年度对账函。", ""),
+    ("visit", "陪同技术人员现场解决装配问题。", "提交整改报告"),
+]
+
+
+def _documents(customers: list[Customer]) -> None:
+    """Business licences for nine in ten (one in ten expired, one in ten expiring within 60 days), a quality
+    certificate for core and important customers."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from kehu.core.attachments import attachment_add
+
+    today = timezone.localdate()
+    for k, c in enumerate(customers):
+        if c.is_person or k % 10 == 0:
+            continue  # no licence on file: shows as missing
+        if k % 10 == 1:
+            valid_to = today - dt.timedelta(days=15 + k % 60)
+        elif k % 10 == 2:
+            valid_to = today + dt.timedelta(days=5 + k % 50)
+        else:
+            valid_to = today + dt.timedelta(days=200 + (k * 37) % 1500)
+        attachment_add(
+            actor=c.owner,
+            target=c,
+            upload=SimpleUploadedFile("营业执照.pdf", PDF, content_type="application/pdf"),
+            doc_type="business_licence",
+            title="营业执照（副本）",
+            number=c.credit_code,
+            issuing_authority=c.issuing_authority,
+            valid_from=c.founded_on,
+            valid_to=valid_to,
+        )
+        if c.customer_class != CustomerClass.GENERAL:
+            attachment_add(
+                actor=c.owner,
+                target=c,
+                upload=SimpleUploadedFile("IATF16949.pdf", PDF, content_type="application/pdf"),
+                doc_type="certification",
+                title="IATF 16949 质量管理体系认证证书",
+                number=f"IATF-{c.number[-6:]}",
+                issuing_authority="中国质量认证中心",
+                valid_from=today - dt.timedelta(days=700),
+                valid_to=today + dt.timedelta(days=25 + (k * 53) % 700),
+            )
+
+
+def _contact_logs(customers: list[Customer]) -> None:
+    """Up to four contacts over the last four months for trading customers; a few with a next step due."""
+    from kehu.customers.contactlog import contact_log_create
+
+    now = timezone.now()
+    current = Customer.objects.in_bulk([c.pk for c in customers])
+    for k, c in enumerate(current[c.pk] for c in customers):
+        if c.status not in ("active", "suspended"):
+            continue
+        contact = c.contacts.filter(active=True).order_by("pk").first()
+        for n in range(k % 5):
+            channel, summary, next_step = SUMMARIES[(k + n) % len(SUMMARIES)]
+            days_ago = 3 + ((k * 7 + n * 29) % 120)
+            due = timezone.localdate() + dt.timedelta(days=7 + n) if next_step and n == 0 else None
+            contact_log_create(
+                actor=c.owner,
+                customer_id=c.pk,
+                channel=channel,
+                contacted_at=now - dt.timedelta(days=days_ago, hours=k % 8),
+                summary=summary,
+                contact=contact,
+                next_step=next_step if due else "",
+                next_step_due=due,
+            )
+
+
+def _backdate(customers: list[Customer]) -> None:
+    """Some customers were filed a month ago: their information-group deadlines have passed."""
+    from kehu.customers import groups
+    from kehu.customers.models import GroupDeadline
+
+    start = timezone.now() - dt.timedelta(days=30)
+    for c in customers:
+        Customer.objects.filter(pk=c.pk).update(created_at=start)
+        GroupDeadline.objects.filter(customer=c).delete()
+        c.refresh_from_db()
+        groups.deadlines_create(c, start=start.date())
+        groups.groups_refresh(c)
+
+
+def _run_reminders() -> None:
+    """What the daily jobs would raise this morning: overdue groups, expiring documents, contact gaps."""
+    from kehu.customers import contactlog, reminders
+
+    reminders.group_deadlines_overdue()
+    reminders.documents_warn()
+    contactlog.contact_gaps_raise()

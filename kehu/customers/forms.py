@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from kehu.core.forms import KehuForm
 from kehu.core.models import Region, User
+from kehu.customers.documents import SUMMARY_STATES
 from kehu.customers.models import (
     ChangeSource,
     ContactRole,
@@ -38,9 +39,14 @@ class CustomerFilterForm(KehuForm):
         label=_("客户类别"), required=False, choices=ALL + CustomerClass.choices
     )
     kind = forms.ChoiceField(label=_("客户类型"), required=False, choices=ALL + CustomerKind.choices)
-    region = forms.ModelChoiceField(label=_("区域"), required=False, queryset=Region.objects.all())
-    owner = forms.ModelChoiceField(label=_("负责人"), required=False, queryset=User.objects.none())
+    region = forms.ModelChoiceField(
+        label=_("区域"), required=False, queryset=Region.objects.all(), empty_label=_("全部")
+    )
+    owner = forms.ModelChoiceField(
+        label=_("负责人"), required=False, queryset=User.objects.none(), empty_label=_("全部")
+    )
     industry = forms.ChoiceField(label=_("行业"), required=False, choices=ALL + Industry.choices)
+    documents = forms.ChoiceField(label=_("证照状态"), required=False, choices=ALL + SUMMARY_STATES)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

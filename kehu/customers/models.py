@@ -20,6 +20,7 @@ class CustomerStatus(models.TextChoices):
 class EndedReason(models.TextChoices):
     TRADE_SUSPENDED = "trade_suspended", _("交易中止")
     TRADE_PAST = "trade_past", _("交易过去")
+    MERGED = "merged", _("并入其他档案")
 
 
 class CustomerClass(models.TextChoices):
@@ -130,6 +131,17 @@ class Customer(models.Model):
     tax_number = models.CharField(_("纳税人识别号"), max_length=20, blank=True)
     notes = models.TextField(_("备注"), blank=True)
 
+    # Kept current by the services (documents, contact log, merge) so that the list filters cheaply at 100k rows.
+    documents_expiry = models.DateField(_("证照最早到期日"), null=True, blank=True)
+    documents_missing = models.BooleanField(_("缺少必备证照"), default=True)
+    last_contact_at = models.DateTimeField(_("最近联系时间"), null=True, blank=True)
+    # Lower-cased text of names, former names, pinyin initials, number, codes, addresses and contacts: one column
+    # to search (R-CUS-13), trigram-indexed on PostgreSQL; rebuilt by kehu.customers.search on every change.
+    search_text = models.TextField(_("检索文本"), blank=True, default="", editable=False)
+    merged_into = models.ForeignKey(
+        "self", verbose_name=_("并入档案"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("创建人"),
@@ -157,10 +169,17 @@ class Customer(models.Model):
             models.Index(fields=["industry"], name="customer_industry"),
             models.Index(fields=["name"], name="customer_name"),
             models.Index(fields=["credit_code"], name="customer_credit_code"),
+            models.Index(fields=["documents_expiry"], name="customer_documents_expiry"),
+            models.Index(fields=["last_contact_at"], name="customer_last_contact"),
         ]
 
     def __str__(self) -> str:
         return self.name
+
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("customer_detail", args=[self.pk])
 
     @property
     def is_important(self) -> bool:
@@ -215,6 +234,7 @@ class ChangeSource(models.TextChoices):
     REGISTRY = "registry", _("工商公示信息")
     CUSTOMER = "customer", _("客户告知")
     HANDOVER = "handover", _("工作交接")
+    MERGE = "merge", _("档案合并")
     OTHER = "other", _("其他")
 
 
@@ -253,3 +273,260 @@ class CustomerChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_field_display()}: {self.old} → {self.new}"
+
+
+class InfoGroup(models.TextChoices):
+    """The six information groups of a dossier (R-CUS-04)."""
+
+    IDENTIFICATION = "identification", _("识别信息")
+    BASIC = "basic", _("基本信息")
+    BUSINESS = "business", _("业务信息")
+    OPERATING = "operating", _("经营信息")
+    COMPLIANCE = "compliance", _("守法信息")
+    IMAGE = "image", _("形象信息")
+
+
+class GroupDeadline(models.Model):
+    """When a new customer's information group must be complete (R-CUS-04); fixed when the customer is created,
+    from the policy version then in force. ``task_raised_at`` marks the overdue task, so it is raised once."""
+
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("客户"), on_delete=models.CASCADE, related_name="group_deadlines"
+    )
+    group = models.CharField(_("信息组"), max_length=20, choices=InfoGroup.choices)
+    due_on = models.DateField(_("完成期限"))
+    completed_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
+    task_raised_at = models.DateTimeField(_("逾期待办时间"), null=True, blank=True)
+    policy_version_id = models.IntegerField(_("政策版本"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("信息组期限")
+        verbose_name_plural = _("信息组期限")
+        constraints = [models.UniqueConstraint(fields=["customer", "group"], name="groupdeadline_unique")]
+        indexes = [models.Index(fields=["completed_at", "due_on"], name="groupdeadline_open_due")]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.get_group_display()} {self.due_on}"
+
+    def get_absolute_url(self) -> str:
+        return self.customer.get_absolute_url()
+
+
+class DocumentWarning(models.Model):
+    """One expiry warning raised for one document version at one lead time (R-CUS-05): the target of its inbox
+    task, unique so that a warning is raised once."""
+
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("客户"), on_delete=models.CASCADE, related_name="document_warnings"
+    )
+    attachment = models.ForeignKey(
+        "core.Attachment", verbose_name=_("证照"), on_delete=models.PROTECT, related_name="+"
+    )
+    lead_days = models.PositiveSmallIntegerField(_("提前天数"))
+    valid_to = models.DateField(_("有效期至"))
+    raised_at = models.DateTimeField(_("提醒时间"))
+    resolved_at = models.DateTimeField(_("解除时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("证照到期提醒")
+        verbose_name_plural = _("证照到期提醒")
+        constraints = [
+            models.UniqueConstraint(fields=["attachment", "lead_days"], name="documentwarning_unique")
+        ]
+        indexes = [models.Index(fields=["customer", "resolved_at"], name="documentwarning_customer_open")]
+
+    def __str__(self) -> str:
+        return f"{self.attachment_id} -{self.lead_days}d"
+
+    def get_absolute_url(self) -> str:
+        return self.customer.get_absolute_url()
+
+
+class ContactChannel(models.TextChoices):
+    VISIT = "visit", _("拜访")
+    CALL = "call", _("电话")
+    LETTER = "letter", _("信函")
+    FAX = "fax", _("传真")
+    EMAIL = "email", _("邮件")
+    MEETING = "meeting", _("会议")
+    OTHER = "other", _("其他")
+
+
+class ContactLog(models.Model):
+    """One contact with the customer (R-CUS-12): who on our side, whom, when, how, what, and the next step."""
+
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("客户"), on_delete=models.CASCADE, related_name="contact_logs"
+    )
+    channel = models.CharField(_("方式"), max_length=10, choices=ContactChannel.choices)
+    contacted_at = models.DateTimeField(_("联系时间"))
+    staff = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("我方人员"), on_delete=models.PROTECT, related_name="+"
+    )
+    contact = models.ForeignKey(
+        Contact,
+        verbose_name=_("客户联系人"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    contact_name = models.CharField(_("对方人员"), max_length=100, blank=True)
+    summary = models.TextField(_("内容摘要"))
+    next_step = models.CharField(_("下一步"), max_length=300, blank=True)
+    next_step_due = models.DateField(_("下一步期限"), null=True, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("记录人"), on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField(_("记录时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("联系记录")
+        verbose_name_plural = _("联系记录")
+        indexes = [
+            models.Index(fields=["customer", "contacted_at"], name="contactlog_customer_at"),
+            models.Index(fields=["staff", "contacted_at"], name="contactlog_staff_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()} {self.contacted_at:%Y-%m-%d}"
+
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("customer_contact_log_detail", args=[self.customer_id, self.pk])
+
+
+class ContactGap(models.Model):
+    """A customer not contacted within the policy's interval (R-CUS-12): the target of the owner's inbox task;
+    at most one open gap per customer, closed by the next contact."""
+
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("客户"), on_delete=models.CASCADE, related_name="contact_gaps"
+    )
+    last_contact_on = models.DateField(_("上次联系日期"), null=True, blank=True)
+    due_on = models.DateField(_("应联系日期"))
+    interval_days = models.PositiveSmallIntegerField(_("间隔天数"))
+    raised_at = models.DateTimeField(_("提醒时间"))
+    closed_at = models.DateTimeField(_("关闭时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("联系间断")
+        verbose_name_plural = _("联系间断")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer"], condition=Q(closed_at__isnull=True), name="contactgap_one_open"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.due_on}"
+
+    def get_absolute_url(self) -> str:
+        return self.customer.get_absolute_url()
+
+
+class HandOver(models.Model):
+    """A hand-over of a rep's customers, open tasks and contact history to a successor (R-CUS-10)."""
+
+    number = models.CharField(_("交接单号"), max_length=30, unique=True)
+    from_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("移交人"), on_delete=models.PROTECT, related_name="+"
+    )
+    to_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("接收人"), on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.TextField(_("交接原因"))
+    performed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("经办人"), on_delete=models.PROTECT, related_name="+"
+    )
+    performed_at = models.DateTimeField(_("交接时间"))
+    customers_moved = models.PositiveIntegerField(_("移交客户数"), default=0)
+    staff_replaced = models.PositiveIntegerField(_("替换跟进人员数"), default=0)
+    tasks_moved = models.PositiveIntegerField(_("移交待办数"), default=0)
+    contact_logs_moved = models.PositiveIntegerField(_("移交联系记录数"), default=0)
+    summary = models.JSONField(_("交接明细"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("工作交接")
+        verbose_name_plural = _("工作交接")
+        indexes = [models.Index(fields=["from_user", "performed_at"], name="handover_from_at")]
+
+    def __str__(self) -> str:
+        return self.number
+
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("customer_handover_detail", args=[self.pk])
+
+
+class HandOverItem(models.Model):
+    """One customer moved by a hand-over: the target of the successor's task to inform the customer's contacts."""
+
+    handover = models.ForeignKey(
+        HandOver, verbose_name=_("交接单"), on_delete=models.CASCADE, related_name="items"
+    )
+    customer = models.ForeignKey(Customer, verbose_name=_("客户"), on_delete=models.PROTECT, related_name="+")
+    contacts_informed_at = models.DateTimeField(_("已告知联系人"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("交接客户")
+        verbose_name_plural = _("交接客户")
+        constraints = [models.UniqueConstraint(fields=["handover", "customer"], name="handoveritem_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.handover_id}/{self.customer_id}"
+
+    def get_absolute_url(self) -> str:
+        return self.customer.get_absolute_url()
+
+
+class MergeState(models.TextChoices):
+    PENDING = "pending", _("待审批")
+    DONE = "done", _("已合并")
+    REJECTED = "rejected", _("已驳回")
+
+
+class CustomerMerge(models.Model):
+    """A request to merge a duplicate dossier into another (R-CUS-11), decided on the workflow engine; the merged
+    dossier ends with reason "merged" and keeps its own history; everything movable moves to the survivor."""
+
+    survivor = models.ForeignKey(
+        Customer, verbose_name=_("保留档案"), on_delete=models.PROTECT, related_name="merges_in"
+    )
+    merged = models.ForeignKey(
+        Customer, verbose_name=_("并入档案"), on_delete=models.PROTECT, related_name="merges_out"
+    )
+    reason = models.TextField(_("合并原因"))
+    state = models.CharField(_("状态"), max_length=10, choices=MergeState.choices, default=MergeState.PENDING)
+    case = models.OneToOneField(
+        "workflow.Case",
+        verbose_name=_("审批流程"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("申请人"), on_delete=models.PROTECT, related_name="+"
+    )
+    requested_at = models.DateTimeField(_("申请时间"))
+    decided_at = models.DateTimeField(_("决定时间"), null=True, blank=True)
+    moved = models.JSONField(_("移动明细"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("档案合并")
+        verbose_name_plural = _("档案合并")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["merged"], condition=Q(state="pending"), name="customermerge_one_pending"
+            ),
+            models.CheckConstraint(condition=~Q(survivor=models.F("merged")), name="customermerge_distinct"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.merged_id} → {self.survivor_id}"
+
+    def get_absolute_url(self) -> str:
+        return self.survivor.get_absolute_url()

@@ -9,40 +9,14 @@ from django.db.models import Q, QuerySet
 
 from kehu.core import access
 from kehu.core.models import User
-from kehu.customers import names
-from kehu.customers.models import ChangeField, Contact, Customer, CustomerChange, CustomerStatus
+from kehu.customers import documents, search
+from kehu.customers.models import ChangeField, Customer, CustomerChange, CustomerStatus
 
 
 def search_q(text: str) -> Q:
-    """Name, former names, pinyin initials, number, credit code and contacts (name, mobile, phone, email)."""
-    text = (text or "").strip()
-    if not text:
-        return Q()
-    q = (
-        Q(name__icontains=text)
-        | Q(number__icontains=text)
-        | Q(credit_code__iexact=text)
-        | Q(registered_address__icontains=text)
-        | Q(
-            pk__in=CustomerChange.objects.filter(field=ChangeField.NAME, old__icontains=text).values(
-                "customer_id"
-            )
-        )
-        | Q(
-            pk__in=Contact.objects.filter(
-                Q(name__icontains=text)
-                | Q(mobile__contains=text)
-                | Q(phone__contains=text)
-                | Q(email__icontains=text)
-            ).values("customer_id")
-        )
-    )
-    if text.isascii() and text.isalnum():
-        q |= Q(name_initials__contains=text.lower())
-    key = names.name_key(text)
-    if key and key != text:
-        q |= Q(name_key__contains=key)
-    return q
+    """Name, former names, pinyin initials, number, codes, addresses and contacts (R-CUS-13): see
+    :mod:`kehu.customers.search`."""
+    return search.search_q(text)
 
 
 def apply_filters(qs: QuerySet[Customer], filters: dict[str, Any]) -> QuerySet[Customer]:
@@ -62,6 +36,7 @@ def apply_filters(qs: QuerySet[Customer], filters: dict[str, Any]) -> QuerySet[C
         value = filters.get(key)
         if value not in (None, ""):
             qs = qs.filter(**{lookup: value})
+    qs = documents.filter_by_state(qs, filters.get("documents"))  # summary fields only (R-CUS-05)
     return qs
 
 

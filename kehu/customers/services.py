@@ -7,7 +7,7 @@ records the audit entry last.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -15,7 +15,7 @@ from typing import Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import EmailValidator, URLValidator
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from rapidfuzz import fuzz
@@ -26,7 +26,7 @@ from kehu.core.models import User
 from kehu.core.numbering import number_next
 from kehu.core.uscc import normalise as uscc_normalise
 from kehu.core.uscc import uscc_validate
-from kehu.customers import names
+from kehu.customers import groups, names, search
 from kehu.customers.models import (
     ChangeField,
     ChangeSource,
@@ -246,6 +246,13 @@ def _check_staff(customer_class: str, staff: Iterable[User]) -> int | None:
 # --------------------------------------------------------------------------------------------------------------
 
 
+def _same_code(code: str, qs: QuerySet[Customer] | None = None) -> list[Candidate]:
+    if not code:
+        return []
+    rows = (Customer.objects.all() if qs is None else qs).filter(credit_code=code)
+    return [Candidate(c.pk, c.number, c.name, c.credit_code, c.status, 100.0, "credit_code") for c in rows]
+
+
 def duplicate_candidates(
     *, name: str, credit_code: str = "", exclude_id: int | None = None, limit: int = 10
 ) -> list[Candidate]:
@@ -258,10 +265,9 @@ def duplicate_candidates(
     qs = Customer.objects.all()
     if exclude_id:
         qs = qs.exclude(pk=exclude_id)
-    if code:
-        for c in qs.filter(credit_code=code):
-            out.append(Candidate(c.pk, c.number, c.name, c.credit_code, c.status, 100.0, "credit_code"))
-            seen.add(c.pk)
+    for c in _same_code(code, qs):
+        out.append(c)
+        seen.add(c.id)
     key = names.name_key(name)
     if key:
         # Prefilter in the database: a near-identical key contains one of the key's pieces unchanged (see
@@ -317,17 +323,22 @@ def customer_create(
     owner: User | None = None,
     staff: Iterable[User] = (),
     confirm_duplicates: bool = False,
+    prechecked: Sequence[Candidate] | None = None,
     **fields: Any,
 ) -> Customer:
     """Create a customer (status prospect) with the next KH number. Duplicate check first: an existing credit
     code is always refused; near-identical names raise :class:`DuplicateCandidates` unless
-    ``confirm_duplicates``."""
+    ``confirm_duplicates``. A caller that has searched the names in bulk (the import) passes what it found as
+    ``prechecked``; then only the credit code is looked up again."""
     owner = owner or actor
     _may_create_for(actor, owner)
     if not owner.is_active:
         raise _invalid("owner", "active", _("负责人已停用。"))
     data = _clean({"name": name, "credit_code": credit_code, **fields})
-    candidates = duplicate_candidates(name=data["name"], credit_code=data["credit_code"])
+    if prechecked is None:
+        candidates = duplicate_candidates(name=data["name"], credit_code=data["credit_code"])
+    else:
+        candidates = [*_same_code(uscc_normalise(data["credit_code"])), *prechecked]
     exact = [c for c in candidates if c.reason == "credit_code"]
     if exact:
         raise DuplicateCandidates(exact, exact=True)
@@ -360,6 +371,8 @@ def customer_create(
             "names": "、".join(x.name for x in candidates)
         }
     audit.record(actor=actor, action="create", obj=c, changes=changes, reason=reason, policy_version=version)
+    groups.customer_created(c, actor=actor)
+    search.refresh_search(c, new=True)
     return c
 
 
@@ -475,6 +488,8 @@ def customer_update(
         audit.record(
             actor=actor, action="update", obj=c, changes=changes, reason=source_note, policy_version=version
         )
+    groups.customer_changed(c, actor=actor)
+    search.refresh_search(c)
     return c
 
 
@@ -556,6 +571,48 @@ def customer_transition(
     changes: dict[str, list[Any]] = {"status": [before["status"], target]}
     if target == S.ENDED:
         changes["ended_reason"] = [old_ended, ended_reason]
+    audit.record(actor=actor, action="transition", obj=c, changes=changes, reason=reason)
+    return c
+
+
+@transaction.atomic
+def customer_status_by_review(
+    *,
+    actor: User,
+    customer_id: int,
+    action: str,
+    reason: str,
+    ended_reason: str = "",
+    customer_class: str = "",
+) -> Customer:
+    """A lifecycle move (and, for a re-qualification, a class downgrade) decided by an onboarding review case
+    (R-ONB-03, R-ONB-08). Only kehu.onboarding calls it, after its own checks of the decider's authority on the
+    case; ``reason`` names the case. The usual source-state rules apply; the change is audited. An empty
+    ``action`` with ``customer_class`` changes the class only."""
+    if action and action not in TRANSITIONS:
+        raise _invalid("action", "choices", _("未知的操作。"))
+    if not action and not customer_class:
+        raise _invalid("customer_class", "required", _("请选择客户类别。"))
+    c = Customer.objects.select_for_update(of=("self",)).get(pk=customer_id)
+    sources, target, _access_action = TRANSITIONS[action] if action else ((c.status,), c.status, "")
+    if c.status not in sources:
+        raise Conflict(
+            _("客户当前状态为“%(state)s”，不能执行“%(action)s”。")
+            % {"state": c.get_status_display(), "action": transition_labels()[action]},
+            field="status",
+            rule="transition",
+        )
+    if customer_class and customer_class not in CustomerClass.values:
+        raise _invalid("customer_class", "choices", _("客户类别无效。"))
+    before = audit.snapshot(c, ("status", "ended_reason", "customer_class"))
+    if action:
+        c.status = target
+        c.status_changed_at = timezone.now()
+        c.ended_reason = ended_reason if target == S.ENDED else ""
+    if customer_class:
+        c.customer_class = customer_class
+    c.save(update_fields=["status", "ended_reason", "customer_class", "status_changed_at", "updated_at"])
+    changes = audit.diff(before, audit.snapshot(c, ("status", "ended_reason", "customer_class")))
     audit.record(actor=actor, action="transition", obj=c, changes=changes, reason=reason)
     return c
 
@@ -675,6 +732,8 @@ def contact_add(*, actor: User, customer_id: int, name: str, **fields: Any) -> C
         obj=contact,
         changes=audit.diff(None, audit.snapshot(contact, ["customer_id", *CONTACT_FIELDS])),
     )
+    groups.customer_changed(c, actor=actor)
+    search.refresh_search(c)
     return contact
 
 
@@ -697,4 +756,6 @@ def contact_update(*, actor: User, customer_id: int, contact_id: int, **fields: 
     changes = audit.diff(before, audit.snapshot(contact, CONTACT_FIELDS))
     if changes:
         audit.record(actor=actor, action="update", obj=contact, changes=changes)
+    groups.customer_changed(c, actor=actor)
+    search.refresh_search(c)
     return contact

@@ -10,15 +10,16 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
+from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from kehu.core import access, audit
-from kehu.core.attachments import attachment_panel
 from kehu.core.errorpages import message_error
-from kehu.core.errors import KehuError, NotFound
+from kehu.core.errors import KehuError, NotFound, PermissionDenied
 from kehu.core.listing import Column, ListPage
-from kehu.customers import selectors, services
+from kehu.customers import archive, documents, groups, selectors, services
+from kehu.customers import columns as list_columns
 from kehu.customers.forms import ContactForm, CustomerFilterForm, CustomerForm, StaffForm, TransitionForm
 from kehu.customers.models import Contact, Customer, CustomerStatus
 
@@ -36,10 +37,22 @@ CLASS_CSS = {
 }
 
 
+DOCUMENTS_CELL = "customers/documents/_state_cell.html"
+
+
 def customer_columns() -> list[Column]:
+    """The list's own columns and those other modules registered (kehu.customers.columns)."""
+    return list_columns.merged(_own_columns())
+
+
+def _own_columns() -> list[Column]:
     return [
         Column(
-            "number", _("客户编号"), sort="number", link=lambda c: reverse("customer_detail", args=[c.pk])
+            "number",
+            _("客户编号"),
+            sort="number",
+            link=lambda c: reverse("customer_detail", args=[c.pk]),
+            css="text-nowrap",
         ),
         Column("name", _("客户名称"), sort="name", link=lambda c: reverse("customer_detail", args=[c.pk])),
         Column(
@@ -52,16 +65,31 @@ def customer_columns() -> list[Column]:
         Column("kind", _("类型"), sort="kind", value=lambda c: c.get_kind_display()),
         Column("industry", _("行业"), sort="industry", value=lambda c: c.get_industry_display()),
         Column("region", _("区域"), sort="region__name", value=lambda c: c.region.name if c.region else ""),
-        Column("city", _("城市"), sort="city"),
+        Column("city", _("城市"), sort="city", page=False),
         Column("owner", _("负责人"), sort="owner__display_name", value=lambda c: c.owner.label),
+        Column(
+            "last_contact_at",
+            _("最近联系"),
+            sort="last_contact_at",
+            value=lambda c: localtime(c.last_contact_at).date().isoformat() if c.last_contact_at else "",
+            css="text-nowrap",
+        ),
         Column(
             "status",
             _("状态"),
             sort="status",
             value=lambda c: c.get_status_display(),
             template="customers/_status_cell.html",
+            css="text-nowrap",
         ),
-        Column("credit_code", _("统一社会信用代码")),
+        Column("credit_code", _("统一社会信用代码"), page=False),
+        Column(
+            "documents",
+            _("证照状态"),
+            value=documents.summary_badge,
+            template=DOCUMENTS_CELL,
+            css="text-nowrap",
+        ),
     ]
 
 
@@ -76,7 +104,9 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     access.require(user, "customer.view")
     page = ListPage(
         request,
-        selectors.customer_list(actor=user, filters={"status": _status_param(request)}),
+        list_columns.annotate(
+            selectors.customer_list(actor=user, filters={"status": _status_param(request)})
+        ),
         columns=customer_columns(),
         filter_form=CustomerFilterForm,
         apply_filters=selectors.apply_filters,
@@ -86,6 +116,9 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     if page.wants_export:
         access.require(user, "customer.export")
         return page.export("customers")
+    if page.form is not None:
+        owner_field: Any = page.form.fields["owner"]
+        owner_field.queryset = owner_choices(user)
     return render(
         request, "customers/list.html", {"page": page, "can_create": access.can(user, "customer.create")}
     )
@@ -131,33 +164,70 @@ def customer_create(request: HttpRequest) -> HttpResponse:
     )
 
 
+def owner_choices(actor: Any) -> Any:
+    """The owners the list may be filtered by: those whose customers the user can see (a rep: only themselves)."""
+    from kehu.customers.forms import _users
+
+    scope = access.scope_for(actor, "customer.view")
+    if scope == access.Scope.OWN:
+        return _users().filter(pk=actor.pk)
+    if scope == access.Scope.DEPARTMENT:
+        return _users().filter(access.department_q(actor, "department__", region_field="region_id"))
+    return _users()
+
+
+def may_edit(actor: Any, c: Customer) -> bool:
+    """The owner, or a manager whose scope covers the customer (assigned staff only read)."""
+    if not (access.can(actor, "customer.edit") and access.in_scope(actor, "customer.edit", c)):
+        return False
+    return access.scope_for(actor, "customer.edit") != access.Scope.OWN or c.owner_id == actor.pk
+
+
+def dossier_tab(request: HttpRequest, can_see_history: bool) -> str:
+    tab = request.GET.get("tab", "overview")
+    keys = (
+        {key for key, _label in archive.tabs()} | {"overview"} | ({"history"} if can_see_history else set())
+    )
+    return tab if tab in keys else "overview"
+
+
 @login_required
 def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """The dossier: an overview tab, the six archive categories (R-CUS-06) and the audit trail. Only the open
+    tab's records are read."""
     actor: Any = request.user
     c = selectors.customer_get(actor=actor, pk=pk)
-    can_edit = access.can(actor, "customer.edit") and access.in_scope(actor, "customer.edit", c)
-    if can_edit and access.scope_for(actor, "customer.edit") == access.Scope.OWN and c.owner_id != actor.pk:
-        can_edit = False
+    can_edit = may_edit(actor, c)
+    can_see_history = access.can(actor, "audit.view") or can_edit
+    tab = dossier_tab(request, can_see_history)
     labels = services.transition_labels()
     actions = [(a, labels[a]) for a in services.allowed_actions(actor, c)]
-    return render(
-        request,
-        "customers/detail.html",
-        {
-            "c": c,
-            "status_css": STATUS_CSS.get(c.status, ""),
-            "class_css": CLASS_CSS.get(c.customer_class, ""),
-            "contacts": list(c.contacts.order_by("-active", "pk")),
-            "staff": list(c.staff.order_by("username")),
-            "timeline": list(selectors.customer_timeline(c)[:100]),
-            "former_names": selectors.former_names(c),
-            "actions": actions,
-            "staff_form": StaffForm(initial={"staff": [u.pk for u in c.staff.all()]}),
-            "can_edit": can_edit,
-            "entries": list(audit.history(c)[:50]) if access.can(actor, "audit.view") or can_edit else None,
-            "attachments": attachment_panel(actor=actor, target=c, next_url=request.get_full_path()),
-        },
-    )
+    ctx: dict[str, Any] = {
+        "c": c,
+        "tab": tab,
+        "tabs": archive.tabs(),
+        "status_css": STATUS_CSS.get(c.status, ""),
+        "class_css": CLASS_CSS.get(c.customer_class, ""),
+        "actions": actions,
+        "can_edit": can_edit,
+        "entries": [] if can_see_history else None,
+        "document_flags": documents.flags(c),
+    }
+    if tab == "overview":
+        ctx.update(
+            contacts=list(c.contacts.order_by("-active", "pk")),
+            staff=list(c.staff.order_by("username")),
+            timeline=list(selectors.customer_timeline(c)[:100]),
+            former_names=selectors.former_names(c),
+            groups=groups.group_status(c),
+        )
+    elif tab == "history":
+        ctx["entries"] = list(audit.history(c)[:100])
+    else:
+        category = int(tab)
+        ctx["archive_sections"] = archive.render_category(request, c, category)
+        ctx["category_hint"] = archive.CATEGORY_HINTS[archive.ArchiveCategory(category)]
+    return render(request, "customers/detail.html", ctx)
 
 
 def _initial(c: Customer) -> dict[str, Any]:
@@ -246,26 +316,30 @@ def contact_edit(request: HttpRequest, pk: int, contact_id: int | None = None) -
 
 
 @login_required
-@require_POST
 def customer_staff(request: HttpRequest, pk: int) -> HttpResponse:
+    """The staff assigned to a customer (R-CUS-03): its own page, so that the dossier does not list every user."""
     actor: Any = request.user
-    form = StaffForm(request.POST)
-    if form.is_valid():
-        try:
-            services.customer_set_staff(
-                actor=actor,
-                customer_id=pk,
-                staff=list(form.cleaned_data["staff"]),
-                reason=form.cleaned_data["reason"],
-            )
-        except KehuError as exc:
-            message_error(request, exc)
-        else:
-            messages.success(request, _("跟进人员已更新。"))
+    c = selectors.customer_get(actor=actor, pk=pk)
+    if request.method == "POST":
+        form = StaffForm(request.POST)
+        if form.is_valid():
+            try:
+                services.customer_set_staff(
+                    actor=actor,
+                    customer_id=pk,
+                    staff=list(form.cleaned_data["staff"]),
+                    reason=form.cleaned_data["reason"],
+                )
+            except KehuError as exc:
+                form.add_service_error(exc)
+            else:
+                messages.success(request, _("跟进人员已更新。"))
+                return redirect("customer_detail", pk=pk)
     else:
-        selectors.customer_get(actor=actor, pk=pk)
-        messages.error(request, _("请选择有效的跟进人员。"))
-    return redirect("customer_detail", pk=pk)
+        if not may_edit(actor, c):
+            raise PermissionDenied()
+        form = StaffForm(initial={"staff": [u.pk for u in c.staff.all()]})
+    return render(request, "customers/staff_form.html", {"c": c, "form": form})
 
 
 urlpatterns = [

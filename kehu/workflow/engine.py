@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import models, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone, translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
@@ -104,7 +104,11 @@ class Definition:
     departments: Sequence[str] = ()
     key_control_points: Sequence[str | Promise] = ()
     kpis: Sequence[str | Promise] = ()
-    case_scope: Callable[[Any], Q] | None = None  # extra cases a user may see (a module's own rule)
+    # A confidential process: the only cases of it a user may see (a Q over Case, e.g. those whose module record
+    # the user may read). The engine's own pages, lists and API apply it on top of their rule; a user holding a
+    # task of the case still sees it.
+    visible_to: Callable[[Any], Q] | None = None
+    number_prefix: str = ""  # of the case numbers; by default from the key (see case_prefix)
     _states: dict[str, State] = field(default_factory=dict, repr=False, compare=False)
     _transitions: dict[str, Transition] = field(default_factory=dict, repr=False, compare=False)
 
@@ -189,6 +193,11 @@ def register_definition(definition: Definition) -> Definition:
         for s in (*t.sources, t.target):
             if s not in states:
                 raise ValueError(f"{definition.key}.{t.key}: unknown state {s!r}")
+    prefix = case_prefix(definition)
+    with _LOCK:
+        clash = [d.key for d in _REGISTRY.values() if d.key != definition.key and case_prefix(d) == prefix]
+    if clash:
+        raise ValueError(f"{definition.key}: case number prefix {prefix!r} already used by {clash[0]}")
     definition._states.clear()
     definition._states.update(states)
     definition._transitions.clear()
@@ -196,6 +205,12 @@ def register_definition(definition: Definition) -> Definition:
     with _LOCK:
         _REGISTRY[definition.key] = definition
     return definition
+
+
+def case_prefix(definition: Definition) -> str:
+    """The prefix of the process's case numbers: ``number_prefix``, or the key in capitals without underscores,
+    at most 12 characters. Two processes may not share one."""
+    return (definition.number_prefix or definition.key.upper().replace("_", ""))[:12]
 
 
 def unregister_definition(key: str) -> None:
@@ -450,9 +465,9 @@ def _case_number(key: str, case: Case) -> str:
         doc_type = f"wf.{key}"[:30]
         try:
             if hasattr(numbering, "register_series"):
-                numbering.register_series(
-                    doc_type, prefix=key.upper().replace("_", "")[:12], width=5, label=case.definition.name
-                )
+                registered = _REGISTRY.get(key)
+                prefix = case_prefix(registered) if registered else key.upper().replace("_", "")[:12]
+                numbering.register_series(doc_type, prefix=prefix, width=5, label=case.definition.name)
             return str(numbering.number_next(doc_type, date=timezone.localdate()))
         except (LookupError, ValueError, TypeError):
             pass
@@ -938,7 +953,15 @@ def case_get(*, actor: User, case_id: int | str) -> Case:
     task, _acting = acting_task(case, actor)
     if task is not None:
         return case
-    return access.get_scoped(actor, "workflow.case.view", qs, pk=pk)
+    return access.get_scoped(actor, "workflow.case.view", restrict_confidential(actor, qs), pk=pk)
+
+
+def restrict_confidential(user: Any, qs: QuerySet[Case]) -> QuerySet[Case]:
+    """Leave out the cases of confidential processes (``Definition.visible_to``) the user may not see."""
+    for definition in _REGISTRY.values():
+        if definition.visible_to is not None:
+            qs = qs.filter(~Q(definition__key=definition.key) | definition.visible_to(user))
+    return qs
 
 
 def allowed_transitions(case: Case, user: Any) -> list[Transition]:

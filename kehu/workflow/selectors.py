@@ -72,10 +72,15 @@ def inbox_overdue_count(user: Any) -> int:
 
 
 def cases_visible(user: Any) -> QuerySet[Case]:
-    return access.restrict(
+    from kehu.workflow.engine import restrict_confidential
+
+    return restrict_confidential(
         user,
-        "workflow.case.view",
-        Case.objects.select_related("definition", "definition_version", "opened_by"),
+        access.restrict(
+            user,
+            "workflow.case.view",
+            Case.objects.select_related("definition", "definition_version", "opened_by"),
+        ),
     )
 
 

@@ -72,7 +72,7 @@ class EntryDetailOut(EntryOut):
 
     @staticmethod
     def resolve_change_rows(obj: AuditEntry) -> list[dict[str, Any]]:
-        return audit.change_rows(obj)
+        return audit.change_rows(audit.prefetch_labels([obj])[0])
 
 
 class VerifyOut(Schema):

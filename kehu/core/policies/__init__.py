@@ -8,13 +8,13 @@ from typing import Any
 
 from kehu.core.policies.registry import register_policy_type
 
-__all__ = ["PolicyValue", "policy_get", "policy_value_for_audit", "register_policy_type"]
+__all__ = ["PolicyValue", "policy_get", "policy_value_for_audit", "policy_values", "register_policy_type"]
 
 
 def __getattr__(name: str) -> Any:
     # The services need the models; import them on first use so importing this package stays cheap and safe
     # while Django loads its apps.
-    if name in ("policy_get", "PolicyValue", "policy_value_for_audit"):
+    if name in ("policy_get", "policy_values", "PolicyValue", "policy_value_for_audit"):
         from kehu.core.policies import services
 
         return getattr(services, name)

@@ -6,7 +6,7 @@ import datetime as dt
 import logging
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import IntegrityError, transaction
 from django.db.models import Case, IntegerField, Max, Q, Value, When
@@ -22,6 +22,7 @@ from kehu.core.policies import schema as schema_mod
 from kehu.core.policies.models import PolicyStatus, PolicyVersion
 from kehu.core.policies.registry import PolicyType, get_type, types
 
+M = TypeVar("M", bound=BaseModel)
 log = logging.getLogger(__name__)
 
 DEFAULT_EFFECTIVE_FROM = dt.date(2000, 1, 1)
@@ -133,6 +134,19 @@ def values_of(ptype: PolicyType, version: PolicyVersion) -> BaseModel:
     except Exception:
         log.warning("policy %s v%s does not match the schema; using the default", ptype.key, version.number)
         return ptype.default
+
+
+def policy_values(key: str, model: type[M], at: dt.date | None = None) -> tuple[M, int | None]:
+    """The values of policy ``key`` in force on ``at`` as ``model`` (the type's schema), with the version id; the
+    schema's defaults and None when no version exists. What a module reads before applying a rule."""
+    try:
+        value = policy_get(key, at)
+    except LookupError:
+        return model(), None
+    values = value.values
+    if not isinstance(values, model):
+        values = model.model_validate(values if isinstance(values, dict) else values.model_dump())
+    return values, value.version_id
 
 
 def policy_get(key: str, at: dt.date | None = None) -> PolicyValue:

@@ -43,3 +43,11 @@ def audit_action_css(code: str) -> str:
         "login_failed": "bg-danger-subtle text-danger-emphasis",
         "verify": "bg-info-subtle text-info-emphasis",
     }.get(code, "bg-light text-body border")
+
+
+@register.simple_tag
+def audit_labels(entries: Any) -> str:
+    """``{% audit_labels entries %}`` before listing entries: related ids in their changes show as names (one query
+    per related model for the whole list)."""
+    audit.prefetch_labels(entries)
+    return ""

@@ -35,3 +35,17 @@ def deadline_estimated(value: Any) -> bool:
     if isinstance(value, dt.date):
         return workdays.date_is_estimated(value)
     return False
+
+
+@register.filter
+def days_overdue(due: Any, today: Any) -> str:
+    """``{{ e.due_date|days_overdue:today }}``: "12 天" past the due date (calendar days, as ageing counts them);
+    empty when not yet due."""
+    import datetime as dt
+
+    from django.utils.translation import gettext
+
+    if not isinstance(due, dt.date) or not isinstance(today, dt.date):
+        return ""
+    days = (today - due).days
+    return gettext("%(n)s 天") % {"n": days} if days > 0 else ""

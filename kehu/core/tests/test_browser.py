@@ -116,8 +116,8 @@ def test_language_switch_persists_and_audit_page_opens(live_server, admin_like, 
     page.goto(f"{base}/")
     link = page.locator('[data-module="audit"]')
     assert link.count() == 1
-    link.click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        link.click()
     assert page.url.startswith(f"{base}{reverse('audit_search')}")
     assert page.get_attribute("html", "lang") == "en"
     rows = page.locator("table.kehu-table tbody tr")

@@ -13,6 +13,7 @@ from kehu.core import numbering
 from kehu.core.models import Department, NumberSeries
 from kehu.core.numbering import number_next, number_preview, register_series
 from kehu.core.tests.factories import DepartmentFactory, user_with
+from kehu.core.tests.threads import in_thread as _in_thread
 
 D2026 = dt.date(2026, 5, 1)
 
@@ -159,23 +160,6 @@ def test_numbering_page_forbidden_for_sales_rep(client):
 THREADS, PER_THREAD = 8, 25
 register_series("TSTPG", prefix="PG", width=6, label="concurrency test")
 register_series("TSTPGR", prefix="PGR", width=6, label="concurrency test with rollbacks")
-
-
-def _in_thread(fn):
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            fn()
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    t = threading.Thread(target=run)
-    t.start()
-    t.join(60)
-    assert not errors, errors
 
 
 @pytest.fixture

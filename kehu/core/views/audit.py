@@ -189,7 +189,7 @@ def audit_entry(request: HttpRequest, seq: int) -> HttpResponse:
         "core/audit/entry.html",
         {
             "entry": entry,
-            "rows": audit.change_rows(entry),
+            "rows": audit.change_rows(audit.prefetch_labels([entry])[0]),
             "actor_text": audit.actor_display(entry),
             "object_url": _object_url(entry),
             "has_prev": seq > 1 and previous is not None,

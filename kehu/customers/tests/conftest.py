@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 
 from kehu.core.tests.factories import DepartmentFactory, RegionFactory, user_with
+from kehu.core.tests.test_browser import browser_page  # noqa: F401  (fixture for the browser tests)
 from kehu.core.uscc import uscc_generate
 from kehu.customers import services
 

@@ -16,28 +16,10 @@ from django.db import connection
 
 from kehu.core.errors import Conflict
 from kehu.core.tests.factories import DepartmentFactory, user_with
+from kehu.core.tests.threads import in_thread as _in_thread
 from kehu.core.uscc import uscc_generate
 from kehu.customers import services
 from kehu.customers.models import Customer
-
-
-def _in_thread(fn: Any) -> Any:
-    out: list[Any] = []
-
-    def run() -> None:
-        try:
-            out.append(fn())
-        except BaseException as exc:  # pragma: no cover - re-raised below
-            out.append(exc)
-        finally:
-            connection.close()
-
-    t = threading.Thread(target=run)
-    t.start()
-    t.join(60)
-    if isinstance(out[0], BaseException):
-        raise out[0]
-    return out[0]
 
 
 @pytest.mark.postgres

@@ -1,4 +1,5 @@
-"""The demo loader makes about sixty customers across classes, regions and owners, with contacts."""
+"""The demo loader makes a few hundred customers across classes, regions and owners, with contacts, documents
+(valid, expiring, expired, missing), contact logs, and the reminders the daily jobs raise."""
 
 from __future__ import annotations
 
@@ -23,3 +24,18 @@ def test_demo_customers():
     assert Contact.objects.count() >= DEMO_COUNT
     assert Customer.objects.filter(changes__field="name").exists()
     assert Customer.objects.exclude(region=None).values("region").distinct().count() >= 2
+    # documents: every state of the list filter occurs, and the summary equals a recomputation
+    from django.utils import timezone
+
+    from kehu.customers import documents
+    from kehu.customers.models import ContactGap, ContactLog, DocumentWarning, GroupDeadline
+
+    today = timezone.localdate()
+    states = {documents.summary_state(c, today) for c in Customer.objects.all()}
+    assert {"valid", "expiring", "expired", "missing"} <= states
+    # contact logs on trading customers, and the reminders the jobs raised
+    assert ContactLog.objects.count() >= DEMO_COUNT // 2
+    assert Customer.objects.exclude(last_contact_at=None).count() >= DEMO_COUNT // 4
+    assert DocumentWarning.objects.exists()
+    assert GroupDeadline.objects.exclude(task_raised_at=None).exists()
+    assert ContactGap.objects.filter(closed_at=None).exists()

@@ -284,7 +284,7 @@ def test_api_list_filters_and_session_auth(org, client):
 def test_attachments_panel_on_dossier(org, client):
     c = make(org["rep1"])
     login(client, org["rep1"])
-    body = client.get(reverse("customer_detail", args=[c.pk])).content.decode()
+    body = client.get(reverse("customer_detail", args=[c.pk]) + "?tab=1").content.decode()
     assert reverse("attachment_upload", args=["customers", "customer", c.pk]) in body
     client.logout()
     login(client, org["auditor"])

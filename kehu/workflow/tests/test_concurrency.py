@@ -14,29 +14,12 @@ from django.db import connection
 
 from kehu.core.errors import Conflict
 from kehu.core.tests.factories import DepartmentFactory, user_with
+from kehu.core.tests.threads import in_thread as _in_thread
+from kehu.core.tests.threads import retire_committed
 from kehu.workflow import engine
 from kehu.workflow.engine import case_open, case_transition
 from kehu.workflow.models import CaseEvent
 from kehu.workflow.tests.conftest import make_definition
-
-
-def _in_thread(fn: Any) -> Any:
-    out: list[Any] = []
-
-    def run() -> None:
-        try:
-            out.append(fn())
-        except BaseException as exc:  # pragma: no cover - re-raised below
-            out.append(exc)
-        finally:
-            connection.close()
-
-    t = threading.Thread(target=run)
-    t.start()
-    t.join(60)
-    if isinstance(out[0], BaseException):
-        raise out[0]
-    return out[0]
 
 
 @pytest.mark.postgres
@@ -44,6 +27,7 @@ def _in_thread(fn: Any) -> Any:
 def test_concurrent_same_transition_exactly_one_wins():
     engine.register_definition(make_definition("wf_pg"))
     tag = uuid.uuid4().hex[:6]
+    case = r1 = r2 = None
     try:
 
         def setup() -> Any:
@@ -81,3 +65,5 @@ def test_concurrent_same_transition_exactly_one_wins():
         assert count == 1
     finally:
         engine.unregister_definition("wf_pg")
+        if case is not None:
+            retire_committed(case_ids=[case.pk], users=[r1, r2, case.opened_by])

@@ -165,3 +165,22 @@ def test_cross_route_send_back_and_resubmit(two_versions):
     assert not Task.objects.filter(case=case, state=TaskState.OPEN, assignee=h1).exists()
     case = case_transition(actor=pmo, case_id=case.pk, transition="submit_cosign")
     assert case.state == "cosign"
+
+
+def test_two_processes_may_not_share_a_case_number_prefix():
+    from kehu.workflow.engine import Definition, State, register_definition, unregister_definition
+
+    def simple(key: str, prefix: str = "") -> Definition:
+        return Definition(
+            key=key, name=key, states=[State("a", "A")], transitions=[], initial="a", number_prefix=prefix
+        )
+
+    register_definition(simple("long_process_name_one"))
+    try:
+        with pytest.raises(ValueError, match="LONGPROCESSN"):
+            register_definition(simple("long_process_name_two"))
+        register_definition(simple("long_process_name_two", prefix="LPN2"))
+        assert engine.case_prefix(engine.get_definition("long_process_name_two")) == "LPN2"
+    finally:
+        unregister_definition("long_process_name_one")
+        unregister_definition("long_process_name_two")

@@ -1,0 +1,153 @@
+"""Grading pages: runs list (start a run), run detail (distribution, movers, results, approval), the entry form
+of a customer's scorecard inputs, and the grade-history section of the dossier."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.urls import path
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from kehu.core import access
+from kehu.core.errorpages import message_error
+from kehu.core.errors import KehuError
+from kehu.customers.models import Customer
+from kehu.grading import policies, selectors, services
+from kehu.grading.forms import ApproveForm, InputsForm, StartForm
+from kehu.grading.models import RunStatus
+
+
+def item_label(key: str) -> str:
+    return _({k: label for k, label, _src in policies.ITEMS}.get(key, key))
+
+
+@login_required
+def run_list(request: HttpRequest) -> HttpResponse:
+    actor: Any = request.user
+    runs = selectors.run_list(actor=actor)
+    page = Paginator(runs, 50).get_page(request.GET.get("page"))
+    form = StartForm()
+    if request.method == "POST":
+        form = StartForm(request.POST)
+        if form.is_valid():
+            try:
+                run = services.run_start(actor=actor, period_end=form.cleaned_data["period_end"])
+            except KehuError as exc:
+                form.add_service_error(exc)
+            else:
+                messages.success(request, _("分级运行已发起，正在后台计算。"))
+                return redirect(run.get_absolute_url())
+    return render(
+        request,
+        "grading/run_list.html",
+        {"page": page, "form": form, "can_start": access.can(actor, "grading.run.start")},
+    )
+
+
+@login_required
+def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
+    actor: Any = request.user
+    run = selectors.run_get(actor=actor, run_id=run_id)
+    previous = selectors.previous_run(run)
+    results = Paginator(selectors.run_results(actor=actor, run=run), 100).get_page(request.GET.get("page"))
+    can_approve = (
+        run.status == RunStatus.COMPUTED
+        and access.can(actor, "grading.run.approve")
+        and run.started_by_id != actor.pk
+    )
+    return render(
+        request,
+        "grading/run_detail.html",
+        {
+            "run": run,
+            "previous": previous,
+            "distribution": selectors.distribution_rows(run),
+            "movers": selectors.movers(run, previous)[:200],
+            "results": results,
+            "can_approve": can_approve,
+            "approve_form": ApproveForm(),
+        },
+    )
+
+
+@login_required
+@require_POST
+def run_approve(request: HttpRequest, run_id: int) -> HttpResponse:
+    actor: Any = request.user
+    form = ApproveForm(request.POST)
+    comment = form.cleaned_data["comment"] if form.is_valid() else ""
+    try:
+        services.run_approve(actor=actor, run_id=run_id, comment=comment)
+    except KehuError as exc:
+        message_error(request, exc)
+    else:
+        messages.success(request, _("分级结果已批准生效。"))
+    return redirect("grading_run_detail", run_id)
+
+
+@login_required
+def inputs_edit(request: HttpRequest, customer_id: int) -> HttpResponse:
+    actor: Any = request.user
+    customer = access.get_scoped(actor, "grading.input.enter", Customer.objects.all(), pk=customer_id)
+    form = InputsForm()
+    if request.method == "POST":
+        form = InputsForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            values = {k: data.get(k) for k in policies.ENTERED if data.get(k) not in (None, "")}
+            try:
+                services.inputs_enter(
+                    actor=actor, customer_id=customer.pk, values=values, note=data.get("note", "")
+                )
+            except KehuError as exc:
+                form.add_service_error(exc)
+            else:
+                messages.success(request, _("评分项已录入。"))
+                return redirect("grading_inputs", customer.pk)
+    rows = selectors.inputs_current(actor=actor, customer=customer)
+    for r in rows:
+        r["label"] = _(r["label"])
+    return render(request, "grading/inputs.html", {"c": customer, "form": form, "rows": rows})
+
+
+def render_section(request: HttpRequest, customer: Customer) -> str | None:
+    """The grade history on the dossier's category 5 tab (服务与关系记录): a grade sets how the customer is served
+    (visits, response time, lead time), so it is filed with the service records. None for users who may not see
+    grades."""
+    actor: Any = request.user
+    if not access.can(actor, "grading.grade.view"):
+        return None
+    history = list(selectors.customer_history(actor=actor, customer_id=customer.pk)[:10])
+    latest = history[0] if history else None
+    breakdown = []
+    if latest is not None:
+        for row in latest.breakdown.get("items", []):
+            breakdown.append({**row, "label": item_label(str(row["key"]))})
+    return render_to_string(
+        "grading/_section.html",
+        {
+            "c": customer,
+            "history": history,
+            "latest": latest,
+            "breakdown": breakdown,
+            "can_enter": access.in_scope(actor, "grading.input.enter", customer)
+            if access.can(actor, "grading.input.enter")
+            else False,
+        },
+        request=request,
+    )
+
+
+urlpatterns = [
+    path("grading/runs/", run_list, name="grading_run_list"),
+    path("grading/runs/<int:run_id>/", run_detail, name="grading_run_detail"),
+    path("grading/runs/<int:run_id>/approve/", run_approve, name="grading_run_approve"),
+    path("grading/customers/<int:customer_id>/inputs/", inputs_edit, name="grading_inputs"),
+]

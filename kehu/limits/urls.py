@@ -1,0 +1,3 @@
+from kehu.limits.views import urlpatterns
+
+__all__ = ["urlpatterns"]
