@@ -102,3 +102,92 @@ class GradingResult(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer_id}:{self.grade}"
+
+
+class OverrideStatus(models.TextChoices):
+    PENDING = "pending", _("待批准")
+    APPROVED = "approved", _("已生效")
+    REJECTED = "rejected", _("已驳回")
+    WITHDRAWN = "withdrawn", _("已撤回")
+
+
+class GradeOverride(models.Model):
+    """A manager's move of one customer's grade away from the run in force, with reason and approval (R-GRD-04).
+    Once approved it holds until a later run takes effect; that run reports it."""
+
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.PROTECT, related_name="+", verbose_name=_("客户")
+    )
+    run = models.ForeignKey(
+        GradingRun, on_delete=models.PROTECT, related_name="overrides", verbose_name=_("所调整的分级运行")
+    )
+    from_grade = models.CharField(_("原等级"), max_length=20)
+    to_grade = models.CharField(_("调整后等级"), max_length=20)
+    reason = models.TextField(_("调整理由"))
+    status = models.CharField(
+        _("状态"), max_length=10, choices=OverrideStatus.choices, default=OverrideStatus.PENDING
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("申请人")
+    )
+    requested_at = models.DateTimeField(_("申请时间"), auto_now_add=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("审批人"),
+    )
+    decided_at = models.DateTimeField(_("审批时间"), null=True, blank=True)
+    decision_comment = models.TextField(_("审批意见"), blank=True)
+    effective_on = models.DateField(_("生效日期"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        verbose_name = _("等级调整")
+        verbose_name_plural = _("等级调整")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer"],
+                condition=models.Q(status="pending"),
+                name="grd_override_one_pending",
+            )
+        ]
+        indexes = [models.Index(fields=["customer", "status", "effective_on"], name="grd_override_cust")]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id}:{self.from_grade}→{self.to_grade}"
+
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("grading_override_detail", args=[self.pk])
+
+
+class QuarterVisit(models.Model):
+    """The visit a customer's grade calls for in one quarter (R-GRD-03): the target of the owner's inbox task, at
+    most one per customer and quarter; done by a visit recorded in the contact log within the quarter."""
+
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.CASCADE, related_name="+", verbose_name=_("客户")
+    )
+    quarter = models.CharField(_("季度"), max_length=7)  # e.g. 2026Q4
+    grade = models.CharField(_("等级"), max_length=20)
+    due_on = models.DateField(_("应拜访日期"))
+    raised_at = models.DateTimeField(_("提醒时间"))
+    done_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-quarter", "customer_id"]
+        verbose_name = _("季度拜访")
+        verbose_name_plural = _("季度拜访")
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "quarter"], name="grd_visit_customer_quarter")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.quarter}"
+
+    def get_absolute_url(self) -> str:
+        return self.customer.get_absolute_url()
