@@ -54,25 +54,19 @@ def _own_columns() -> list[Column]:
             link=lambda c: reverse("customer_detail", args=[c.pk]),
             css="text-nowrap",
         ),
-        Column("name", _("客户名称"), sort="name", link=lambda c: reverse("customer_detail", args=[c.pk])),
+        Column(
+            "name",
+            _("客户名称"),
+            sort="name",
+            link=lambda c: reverse("customer_detail", args=[c.pk]),
+            css="kehu-col-name",
+        ),
         Column(
             "customer_class",
             _("类别"),
             sort="customer_class",
             value=lambda c: c.get_customer_class_display(),
             template="customers/_class_cell.html",
-        ),
-        Column("kind", _("类型"), sort="kind", value=lambda c: c.get_kind_display()),
-        Column("industry", _("行业"), sort="industry", value=lambda c: c.get_industry_display()),
-        Column("region", _("区域"), sort="region__name", value=lambda c: c.region.name if c.region else ""),
-        Column("city", _("城市"), sort="city", page=False),
-        Column("owner", _("负责人"), sort="owner__display_name", value=lambda c: c.owner.label),
-        Column(
-            "last_contact_at",
-            _("最近联系"),
-            sort="last_contact_at",
-            value=lambda c: localtime(c.last_contact_at).date().isoformat() if c.last_contact_at else "",
-            css="text-nowrap",
         ),
         Column(
             "status",
@@ -82,7 +76,6 @@ def _own_columns() -> list[Column]:
             template="customers/_status_cell.html",
             css="text-nowrap",
         ),
-        Column("credit_code", _("统一社会信用代码"), page=False),
         Column(
             "documents",
             _("证照状态"),
@@ -90,6 +83,33 @@ def _own_columns() -> list[Column]:
             template=DOCUMENTS_CELL,
             css="text-nowrap",
         ),
+        Column("kind", _("类型"), sort="kind", value=lambda c: c.get_kind_display(), css="text-nowrap"),
+        Column(
+            "industry",
+            _("行业"),
+            sort="industry",
+            value=lambda c: c.get_industry_display(),
+            css="text-nowrap",
+        ),
+        Column(
+            "region",
+            _("区域"),
+            sort="region__name",
+            value=lambda c: c.region.name if c.region else "",
+            css="text-nowrap",
+        ),
+        Column("city", _("城市"), sort="city", page=False),
+        Column(
+            "owner", _("负责人"), sort="owner__display_name", value=lambda c: str(c.owner), css="text-nowrap"
+        ),
+        Column(
+            "last_contact_at",
+            _("最近联系"),
+            sort="last_contact_at",
+            value=lambda c: localtime(c.last_contact_at).date().isoformat() if c.last_contact_at else "",
+            css="text-nowrap",
+        ),
+        Column("credit_code", _("统一社会信用代码"), page=False),
     ]
 
 
