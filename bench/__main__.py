@@ -35,6 +35,7 @@ SCALES: dict[str, dict[str, dict[str, Any]]] = {
         "customers": {"scale": "tiny"},
         "customer_import": {"scale": "tiny"},
         "receivables": {"scale": "tiny"},
+        "grading": {"scale": "tiny"},
     },
     "small": {
         "login": {"n": 30, "users": 100},
@@ -44,6 +45,7 @@ SCALES: dict[str, dict[str, dict[str, Any]]] = {
         "customers": {"scale": "small"},
         "customer_import": {"scale": "small"},
         "receivables": {"scale": "small"},
+        "grading": {"scale": "small"},
     },
     "medium": {
         "login": {"n": 50, "users": 1_000},
@@ -53,6 +55,7 @@ SCALES: dict[str, dict[str, dict[str, Any]]] = {
         "customers": {"scale": "medium"},
         "customer_import": {"scale": "medium"},
         "receivables": {"scale": "medium"},
+        "grading": {"scale": "medium"},
     },
     "large": {
         "login": {"n": 300, "users": 10_000},
@@ -62,6 +65,7 @@ SCALES: dict[str, dict[str, dict[str, Any]]] = {
         "customers": {"scale": "large"},
         "customer_import": {"scale": "large"},
         "receivables": {"scale": "large"},
+        "grading": {"scale": "large"},
     },
 }
 DEFAULT_SCALE = "small"

@@ -7,9 +7,13 @@
   correction needs a reason and is kept in the audit trail as a before/after diff.
 * ``Customer.last_contact_at`` always holds the latest ``contacted_at`` of the customer (a conditional UPDATE on
   create, a recomputation on correction), so the list and the gap job filter on one indexed column.
-* The minimum contact frequency comes from policy ``customers.contact`` per customer class
-  (:func:`contact_interval_days`). The daily job :func:`contact_gaps_raise` opens one :class:`ContactGap` with an
-  inbox task for the owner per active customer not contacted within its interval; the next contact closes both.
+* The minimum contact frequency comes from policy ``customers.contact`` per customer class, shortened by the
+  sources other modules register (:func:`register_interval_source`; the grading module: the visit frequency of
+  the grade in force, R-GRD-03): :func:`contact_interval`. The daily job :func:`contact_gaps_raise` opens one
+  :class:`ContactGap` with an inbox task for the owner per active customer not contacted within its interval;
+  the next contact closes both.
+* Other modules act on logged contacts through :func:`register_contact_listener` (the grading module closes the
+  quarter's visit task on a visit or call, and reopens it when a correction takes that contact away).
 * Category 5 of the dossier (service and relationship records) lists the contact log; category 1 (basic materials
   and visit reports) lists the visits with their attachments (R-CUS-06).
 """
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
@@ -89,8 +94,55 @@ AUDITED = (
 
 
 # --------------------------------------------------------------------------------------------------------------
-# Contact frequency (R-CUS-12)
+# Contact frequency (R-CUS-12, R-GRD-03)
 # --------------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ContactInterval:
+    """The longest allowed gap between two contacts with one customer (days; 0: no minimum) and what sets it:
+    ``source`` is ``"class"`` or the name of a registered source, ``basis`` the text shown on the dossier."""
+
+    days: int
+    source: str
+    basis: str
+
+
+# days_for_customer(customer, day) -> (days, basis) or None; groups(day) -> (expression, [(value, days)]) or None
+IntervalForCustomer = Callable[[Customer, dt.date], tuple[int, str] | None]
+IntervalGroups = Callable[[dt.date], tuple[Any, list[tuple[Any, int]]] | None]
+
+
+@dataclass(frozen=True)
+class IntervalSource:
+    name: str
+    days_for_customer: IntervalForCustomer
+    groups: IntervalGroups
+
+
+_INTERVAL_SOURCES: dict[str, IntervalSource] = {}
+
+
+def register_interval_source(
+    name: str, *, days_for_customer: IntervalForCustomer, groups: IntervalGroups
+) -> None:
+    """Let another module shorten the contact interval (the customers module imports none of them).
+
+    ``days_for_customer(customer, day)`` gives the source's interval for one customer on ``day`` and the text that
+    names it on the dossier (e.g. "客户等级：A"), or None (or 0 days) when the source sets none. ``groups(day)``
+    gives the same for the gap job in bulk: an expression evaluated per customer row (e.g. a subquery on
+    ``OuterRef("pk")``) and the (value, days) pairs whose customers have an interval, or None when no customer has
+    one. Registering the same name again replaces the source."""
+    _INTERVAL_SOURCES[name] = IntervalSource(name, days_for_customer, groups)
+
+
+def _shorter(a: int, b: int) -> int:
+    """The shorter non-zero interval (0: no minimum)."""
+    if a <= 0:
+        return max(b, 0)
+    if b <= 0:
+        return a
+    return min(a, b)
 
 
 def class_interval_days(customer_class: str, policy: ContactPolicy) -> int:
@@ -103,26 +155,144 @@ def class_interval_days(customer_class: str, policy: ContactPolicy) -> int:
     return days.get(str(customer_class), policy.general_days)
 
 
-def contact_interval_days(customer: Customer, at: dt.date | None = None) -> int:
-    """The longest allowed gap between two contacts with ``customer`` on ``at`` (days; 0: no minimum).
-
-    Today the customer class decides, from policy ``customers.contact`` in force. Where grades (A/B/C/D) give a
-    visit frequency, the grading module provides ``grade_terms(customer, at)``; this function is the one place
-    that will then combine both (the shorter non-zero interval wins), and :func:`interval_groups` the one place
-    that tells the gap job which customers share an interval."""
+def contact_interval(customer: Customer, at: dt.date | None = None) -> ContactInterval:
+    """The interval that applies to ``customer`` on ``at`` (today) and what sets it: the customer class (policy
+    ``customers.contact`` in force) combined with every registered source, e.g. the visit frequency of the grade in
+    force (R-GRD-03). The shorter non-zero interval wins; on equal intervals the class is named."""
     policy, _version = _policy(at)
-    return class_interval_days(customer.customer_class, policy)
+    value = str(customer.customer_class)
+    label = dict(CustomerClass.choices).get(value, value)
+    best = ContactInterval(class_interval_days(value, policy), "class", _("客户类别：%(c)s") % {"c": label})
+    day = at or timezone.localdate()
+    for source in _INTERVAL_SOURCES.values():
+        found = source.days_for_customer(customer, day)
+        if found is None:
+            continue
+        days, basis = found
+        if days > 0 and (best.days == 0 or days < best.days):
+            best = ContactInterval(days, source.name, basis)
+    return best
 
 
-def interval_groups(policy: ContactPolicy) -> list[tuple[Q, int]]:
-    """The customers that share an interval, as (filter, days) pairs, for the gap job: one per class now (a class
-    with 0 days has no minimum and is left out). With grades this becomes one pair per (class, grade)."""
-    out = []
+def contact_interval_days(customer: Customer, at: dt.date | None = None) -> int:
+    """The longest allowed gap between two contacts with ``customer`` on ``at`` (days; 0: no minimum): see
+    :func:`contact_interval`. :func:`interval_groups` is the bulk form of the same rule for the gap job."""
+    return contact_interval(customer, at).days
+
+
+def interval_groups(policy: ContactPolicy, at: dt.date | None = None) -> list[tuple[Q, int]]:
+    """The customers that share an interval on ``at`` (today), as (filter, days) pairs for the gap job.
+
+    Per class, every registered source splits the class by the source's values (e.g. the grade in force: one pair
+    per (class, grade)), each part with the shorter non-zero interval of class and value; parts with equal days are
+    merged, and a class whose parts all have the class's days stays one plain class filter. Parts with 0 days have
+    no minimum and are left out. The filters are self-contained expressions, usable on any Customer query."""
+    from django.db.models.lookups import Exact, In, IsNull
+
+    day = at or timezone.localdate()
+    splits = []
+    for source in _INTERVAL_SOURCES.values():
+        found = source.groups(day)
+        if found is not None and found[1]:
+            splits.append(found)
+    out: list[tuple[Q, int]] = []
     for value in CustomerClass.values:
-        days = class_interval_days(value, policy)
-        if days > 0:
-            out.append((Q(customer_class=value), days))
+        combos: list[tuple[Q, int]] = [(Q(), class_interval_days(value, policy))]
+        for expr, pairs in splits:
+            rest = Q(IsNull(expr, True)) | ~Q(In(expr, [v for v, _d in pairs]))
+            combos = [
+                part
+                for q, days in combos
+                for part in [
+                    *((q & Q(Exact(expr, v)), _shorter(days, d)) for v, d in pairs),
+                    (q & rest, days),
+                ]
+            ]
+        by_days: dict[int, Q] = {}
+        for q, days in combos:
+            by_days[days] = (by_days[days] | q) if days in by_days else q
+        if len(by_days) == 1:
+            days = next(iter(by_days))
+            if days > 0:
+                out.append((Q(customer_class=value), days))
+            continue
+        for days in sorted(d for d in by_days if d > 0):
+            out.append((Q(customer_class=value) & by_days[days], days))
     return out
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Listeners: other modules act on a logged contact (e.g. a visit that a grade calls for, R-GRD-03)
+# --------------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ContactBefore:
+    """A contact's channel and time as they were before a correction (None for a new contact)."""
+
+    channel: str
+    contacted_at: dt.datetime
+
+
+ContactListener = Callable[[ContactLog, User, ContactBefore | None], None]
+_CONTACT_LISTENERS: dict[str, ContactListener] = {}
+VISIT_CHANNELS: tuple[str, ...] = (ContactChannel.VISIT,)
+
+
+def register_contact_listener(name: str, listener: ContactListener) -> None:
+    """Call ``listener(log, actor, before)`` inside the writing transaction whenever a contact is logged
+    (``before`` is None), or corrected in its channel or time (``before``: the channel and time it had, so that a
+    listener can undo what the contact counted for). Registering the same name again replaces the listener."""
+    _CONTACT_LISTENERS[name] = listener
+
+
+def _notify(log: ContactLog, actor: User, before: ContactBefore | None = None) -> None:
+    for listener in _CONTACT_LISTENERS.values():
+        listener(log, actor, before)
+
+
+def _contacts_within(start: dt.date, end: dt.date, channels: Iterable[str]) -> QuerySet[ContactLog]:
+    return ContactLog.objects.filter(
+        channel__in=list(channels),
+        contacted_at__gte=_day_start(start),
+        contacted_at__lt=_day_start(end + dt.timedelta(days=1)),
+    )
+
+
+def visit_exists(
+    start: dt.date, end: dt.date, customer_ref: str = "pk", channels: Iterable[str] = VISIT_CHANNELS
+) -> Exists:
+    """Whether the customer ``OuterRef(customer_ref)`` has a contact of one of ``channels`` (by default a visit,
+    拜访) logged on a local day within [start, end]: one EXISTS expression for other modules' bulk queries."""
+    return Exists(_contacts_within(start, end, channels).filter(customer_id=OuterRef(customer_ref)))
+
+
+def first_visit_at(
+    customer_id: int, start: dt.date, end: dt.date, channels: Iterable[str] = VISIT_CHANNELS
+) -> dt.datetime | None:
+    """The first contact of one of ``channels`` (a visit by default) logged with the customer on a local day within
+    [start, end] (one query)."""
+    return (
+        _contacts_within(start, end, channels)
+        .filter(customer_id=customer_id)
+        .order_by("contacted_at")
+        .values_list("contacted_at", flat=True)
+        .first()
+    )
+
+
+def last_visit_at(
+    customer_id: int, start: dt.date, end: dt.date, channels: Iterable[str] = VISIT_CHANNELS
+) -> dt.datetime | None:
+    """The latest contact of one of ``channels`` (a visit by default) logged with the customer on a local day
+    within [start, end] (one query)."""
+    return (
+        _contacts_within(start, end, channels)
+        .filter(customer_id=customer_id)
+        .order_by("-contacted_at")
+        .values_list("contacted_at", flat=True)
+        .first()
+    )
 
 
 def _policy(at: dt.date | None = None) -> tuple[ContactPolicy, int | None]:
@@ -391,6 +561,7 @@ def contact_log_create(
     _touch_last_contact(customer.pk, log.contacted_at)
     _close_gap(customer, log.contacted_at, actor)
     _open_next_step_task(log, customer, actor)
+    _notify(log, actor)
     audit.record(
         actor=actor,
         action="create",
@@ -443,6 +614,7 @@ def contact_log_update(
     data = _clean(actor=actor, customer=customer, data=merged, check_due=due_changed)
     before = audit.snapshot(log, AUDITED)
     old_at = log.contacted_at
+    was = ContactBefore(channel=log.channel, contacted_at=log.contacted_at)
     for key, value in data.items():
         setattr(log, key, value)
     after = audit.snapshot(log, AUDITED)
@@ -457,6 +629,8 @@ def contact_log_update(
 
         task_close(target=log, actor=actor)
         _open_next_step_task(log, customer, actor)
+    if {"channel", "contacted_at"} & set(changed):
+        _notify(log, actor, was)
     audit.record(actor=actor, action="update", obj=log, changes=changed, reason=reason)
     return log
 
@@ -731,7 +905,7 @@ def contact_gaps_raise(progress: Callable[[int, int, str], None] | None = None) 
     now = timezone.now()
     closed = _close_stale_gaps(now)
     opened = 0
-    groups = interval_groups(policy)
+    groups = interval_groups(policy, today)
     for i, (q, days) in enumerate(groups, 1):
         rows_qs = overdue_customers(q, days, today).values_list(
             "pk", "name", "owner_id", "last_contact_at", "status_changed_at", "created_at"
@@ -795,6 +969,7 @@ def render_service_section(request: HttpRequest, customer: Customer) -> str:
             "more": total > len(logs),
             "can_log": can_log(request.user, customer),
             "list_url": reverse("contact_log_list") + f"?customer={customer.pk}",
+            "interval": contact_interval(customer),
         },
         request=request,
     )

@@ -11,9 +11,14 @@ from django.http import HttpRequest
 from ninja import Query, Router, Schema, Status
 
 from kehu.grading import selectors, services
+from kehu.grading.api_overrides import OverrideOut, SupersededOut, run_report
+from kehu.grading.api_overrides import router as overrides_router
+from kehu.grading.api_simulation import router as simulation_router
 from kehu.grading.models import GradingRun
 
 router = Router()
+router.add_router("/overrides", overrides_router)
+router.add_router("/simulations", simulation_router)
 
 MAX_PAGE = 200
 
@@ -54,6 +59,12 @@ class RunDetailOut(RunOut):
     previous_run_id: int | None
     results: list[ResultOut]
     results_count: int
+    # R-GRD-04: overrides approved against this run (the count company-wide; the list and its own count only of
+    # the customers within the user's scope), and those this run supersedes
+    overrides_count: int = 0
+    overrides_visible: int = 0
+    overrides: list[OverrideOut] = []
+    superseded_overrides: list[SupersededOut] = []
 
 
 class StartIn(Schema):
@@ -84,6 +95,8 @@ class TermsOut(Schema):
     rush_rule: str | None = None
     response_hours: int | None = None
     visit_every_days: int | None = None
+    overridden: bool = False
+    override_id: int | None = None
 
 
 def run_out(r: GradingRun) -> dict[str, Any]:
@@ -139,6 +152,7 @@ def run_get(request: HttpRequest, run_id: int, q: Query[PageIn]) -> Any:
     return {
         **run_out(run),
         "previous_run_id": previous.pk if previous else None,
+        **run_report(run, previous, actor),
         "results_count": qs.count(),
         "results": [
             {

@@ -142,6 +142,7 @@ class GradeOverride(models.Model):
     decided_at = models.DateTimeField(_("审批时间"), null=True, blank=True)
     decision_comment = models.TextField(_("审批意见"), blank=True)
     effective_on = models.DateField(_("生效日期"), null=True, blank=True)
+    policy_version_id = models.IntegerField(_("政策版本"), null=True, blank=True)  # the scheme of the request
 
     class Meta:
         ordering = ["-requested_at", "-id"]
@@ -170,7 +171,7 @@ class QuarterVisit(models.Model):
     most one per customer and quarter; done by a visit recorded in the contact log within the quarter."""
 
     customer = models.ForeignKey(
-        "customers.Customer", on_delete=models.CASCADE, related_name="+", verbose_name=_("客户")
+        "customers.Customer", on_delete=models.PROTECT, related_name="+", verbose_name=_("客户")
     )
     quarter = models.CharField(_("季度"), max_length=7)  # e.g. 2026Q4
     grade = models.CharField(_("等级"), max_length=20)

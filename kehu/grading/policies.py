@@ -12,6 +12,8 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 from pydantic import BaseModel, Field, model_validator
 
+from kehu.customers.models import ContactChannel
+
 SCHEME = "grading.scheme"
 
 ItemKey = Literal[
@@ -192,6 +194,17 @@ class SchemePolicy(BaseModel):
         default_factory=_default_items, min_length=8, max_length=8, title=gettext_noop("评分项")
     )
     rules: Rules = Field(default_factory=Rules, title=gettext_noop("计分规则"))
+    # R-GRD-03 "A customers visited or called every quarter": the contact-log channels that count as the quarter's
+    # contact. Added after the first versions were stored: a stored version without it takes the default.
+    visit_channels: list[ContactChannel] = Field(
+        default_factory=lambda: [ContactChannel.VISIT, ContactChannel.CALL],
+        min_length=1,
+        title=gettext_noop("季度拜访认可的联系方式"),
+        description=gettext_noop(
+            "每季度须拜访的等级，本季度有一条这些方式的联系记录即算完成；可选 visit（拜访）、call（电话）、"
+            "letter（信函）、fax（传真）、email（邮件）、meeting（会议）、other（其他）。"
+        ),
+    )
 
     @model_validator(mode="after")
     def _sums(self) -> SchemePolicy:

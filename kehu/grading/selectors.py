@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from kehu.core import access
 from kehu.customers.models import Customer
@@ -26,13 +27,19 @@ def run_get(*, actor: Any, run_id: int) -> GradingRun:
 
 
 def previous_run(run: GradingRun) -> GradingRun | None:
-    """The approved run before this one (the grades this run would replace)."""
-    return (
-        GradingRun.objects.filter(status=RunStatus.APPROVED, started_at__lt=run.started_at)
-        .exclude(pk=run.pk)
-        .order_by("-started_at", "-id")
-        .first()
-    )
+    """The run this one replaces (R-GRD-02), by approval order (effective date, approval time): for an approved run
+    the approved run in force just before it took effect; for any other run the run in force now (the grades it
+    would replace if approved)."""
+    from kehu.grading.interface import RUN_ORDER, runs_in_force
+
+    runs = runs_in_force(timezone.localdate()).exclude(pk=run.pk)
+    if run.status == RunStatus.APPROVED and run.effective_on is not None and run.approved_at is not None:
+        runs = GradingRun.objects.filter(status=RunStatus.APPROVED).filter(
+            Q(effective_on__lt=run.effective_on)
+            | Q(effective_on=run.effective_on, approved_at__lt=run.approved_at)
+            | Q(effective_on=run.effective_on, approved_at=run.approved_at, pk__lt=run.pk)
+        )
+    return runs.order_by(*RUN_ORDER).first()
 
 
 def run_results(*, actor: Any, run: GradingRun) -> QuerySet[GradingResult]:
@@ -40,7 +47,9 @@ def run_results(*, actor: Any, run: GradingRun) -> QuerySet[GradingResult]:
 
 
 def movers(run: GradingRun, previous: GradingRun | None) -> list[dict[str, Any]]:
-    """Customers whose grade differs from the previous approved run (new customers included): two queries."""
+    """Customers whose grade differs from the previous run (new customers included), then the customers of the
+    previous run this one leaves out: they are ungraded once it takes effect (direction ``ungraded``). Three
+    queries."""
     if run.status not in (RunStatus.COMPUTED, RunStatus.APPROVED):
         return []
     before: dict[int, str] = {}
@@ -54,7 +63,22 @@ def movers(run: GradingRun, previous: GradingRun | None) -> list[dict[str, Any]]
             direction = (
                 "new" if old is None else ("up" if order.get(r.grade, 99) < order.get(old, 99) else "down")
             )
-            out.append({"result": r, "before": old, "direction": direction})
+            out.append(
+                {"result": r, "customer": r.customer, "before": old, "after": r.grade, "direction": direction}
+            )
+    if previous is not None:
+        kept = GradingResult.objects.filter(run=run).values("customer_id")
+        left = GradingResult.objects.filter(run=previous).exclude(customer_id__in=kept).values("customer_id")
+        for c in Customer.objects.filter(pk__in=left).order_by("name", "pk"):
+            out.append(
+                {
+                    "result": None,
+                    "customer": c,
+                    "before": before.get(c.pk),
+                    "after": None,
+                    "direction": "ungraded",
+                }
+            )
     return out
 
 

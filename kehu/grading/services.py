@@ -10,7 +10,6 @@ from typing import Any
 
 from dateutil.relativedelta import relativedelta
 from django.db import transaction
-from django.db.models import Count, Min, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -21,7 +20,6 @@ from kehu.customers.models import Customer, CustomerStatus
 from kehu.grading import policies, scoring
 from kehu.grading.models import GradingResult, GradingRun, InputEntry, RunStatus
 from kehu.receivables import interface as receivables
-from kehu.receivables.models import Entry, EntryKind
 
 # --------------------------------------------------------------------------------------------------------------
 # Entered inputs
@@ -125,27 +123,16 @@ def run_start(*, actor: Any, period_end: dt.date | None = None) -> GradingRun:
 def collect_inputs(
     customers: list[Customer], start: dt.date, end: dt.date, as_of: dt.datetime
 ) -> dict[int, scoring.Inputs]:
-    """The inputs of each customer: sales and order volume from the invoices in [start, end] (a read-only query on
-    the ledger: the receivables interface offers no sales totals), payment reputation from
-    ``receivables.interface.late_payments`` and ``overdue_summary``, years of trade from the first invoice, the
-    entered items from the latest entry made before ``as_of``. A customer without any invoice has no ledger data:
-    those items are missing."""
+    """The inputs of each customer (R-GRD-01), read for the whole batch at once through the receivables interface:
+    sales and order volume from the invoices dated in [start, end] and years of trade from the first invoice
+    (``invoice_totals``), payment reputation from the most days late (``worst_days_late``: paid late within the
+    period or still overdue at its end, as ``late_payments`` and ``overdue_summary`` tell it), the entered items
+    from the latest entry made before ``as_of``. A customer without any invoice up to ``end`` has no ledger data:
+    those items are missing. Four queries per batch of up to 500 customers, whatever their ledgers hold (R-GRD-02:
+    a run covers every customer)."""
     ids = [c.pk for c in customers]
-    invoices = Entry.objects.filter(customer_id__in=ids, kind=EntryKind.INVOICE, reversed_by__isnull=True)
-    volumes = {
-        r["customer_id"]: r
-        for r in invoices.filter(entry_date__gte=start, entry_date__lte=end)
-        .order_by()
-        .values("customer_id")
-        .annotate(total=Sum("amount"), n=Count("id"))
-    }
-    first = dict(
-        invoices.filter(entry_date__lte=end)
-        .order_by()
-        .values("customer_id")
-        .annotate(d=Min("entry_date"))
-        .values_list("customer_id", "d")
-    )
+    totals = receivables.invoice_totals(ids, start, end)
+    worst = receivables.worst_days_late(list(totals), start, end)
     entered: dict[int, dict[str, str]] = {}
     for cid, item, value in (
         InputEntry.objects.filter(customer_id__in=ids, entered_at__lte=as_of)
@@ -154,21 +141,15 @@ def collect_inputs(
     ):
         entered.setdefault(cid, {})[item] = value  # the latest wins
     out: dict[int, scoring.Inputs] = {}
-    for c in customers:
-        mine = entered.get(c.pk, {})
-        has_ledger = c.pk in first
-        worst: int | None = None
-        if has_ledger:
-            late = receivables.late_payments(c.pk, start, end)
-            overdue = receivables.overdue_summary(c.pk, end)
-            worst = max([p.days_late for p in late] + [overdue.oldest_days, 0])
-        vol = volumes.get(c.pk)
-        out[c.pk] = scoring.Inputs(
-            sales_volume=(vol["total"] if vol else Decimal(0)) if has_ledger else None,
-            order_volume=(vol["n"] if vol else 0) if has_ledger else None,
-            worst_days_late=worst,
+    for cid in ids:
+        mine = entered.get(cid, {})
+        ledger = totals.get(cid)
+        out[cid] = scoring.Inputs(
+            sales_volume=ledger.amount if ledger else None,
+            order_volume=ledger.count if ledger else None,
+            worst_days_late=worst[cid] if ledger else None,
             margin=Decimal(mine["margin"]) if "margin" in mine else None,
-            years_of_trade=scoring.years_between(first[c.pk], end) if has_ledger else None,
+            years_of_trade=scoring.years_between(ledger.first, end) if ledger else None,
             sales_model=mine.get("sales_model"),
             purchase_share=Decimal(mine["purchase_share"]) if "purchase_share" in mine else None,
             industry_reputation=int(mine["industry_reputation"]) if "industry_reputation" in mine else None,
@@ -191,23 +172,34 @@ def run_compute(run_id: int, progress: Callable[..., None] | None = None) -> dic
         raise
 
 
-def _compute(run_id: int, progress: Callable[..., None] | None) -> dict[str, Any]:
-    run = GradingRun.objects.get(pk=run_id)
-    if run.status != RunStatus.QUEUED:
-        return {"skipped": run.status}
-    policy = policies.scheme_of_version(run.policy_version_id)
+# Per customer: the breakdown rows, the number of missing items and the raw inputs (JSON values).
+Details = dict[int, tuple[list[dict[str, object]], int, dict[str, Any]]]
+
+
+def compute_grades(
+    policy: policies.SchemePolicy,
+    period_start: dt.date,
+    period_end: dt.date,
+    as_of: dt.datetime,
+    progress: Callable[..., None] | None = None,
+    *,
+    breakdown: bool = True,
+) -> tuple[list[scoring.Placed], Details]:
+    """Score every active customer over [period_start, period_end] with the entered items as of ``as_of``, rank
+    and apply the quotas of ``policy`` (R-GRD-01, R-GRD-02). Reads only: a run stores the outcome, a simulation
+    (R-GRD-05) compares it with the grades in force. Customers are read in batches of ``BATCH``; ``progress`` is
+    told after each batch. Without ``breakdown`` the per-item rows are not kept (less memory for 100k customers)."""
     customers_qs = Customer.objects.filter(status=CustomerStatus.ACTIVE).order_by("pk").only("pk")
     total = customers_qs.count()
     scores: list[tuple[int, Decimal]] = []
-    details: dict[int, tuple[list[dict[str, object]], int, dict[str, Any]]] = {}
-    as_of = run.started_at
+    details: Details = {}
     batch: list[Customer] = []
 
     def flush() -> None:
-        for cid, inputs in collect_inputs(batch, run.period_start, run.period_end, as_of).items():
+        for cid, inputs in collect_inputs(batch, period_start, period_end, as_of).items():
             value, rows, missing = score(policy, inputs)
             scores.append((cid, value))
-            details[cid] = (rows, missing, inputs.as_json())
+            details[cid] = (rows if breakdown else [], missing, inputs.as_json())
         batch.clear()
         if progress:
             progress(len(scores), total, _("已评分 %(n)s 户") % {"n": len(scores)})
@@ -219,6 +211,15 @@ def _compute(run_id: int, progress: Callable[..., None] | None) -> dict[str, Any
     if batch:
         flush()
     placed = scoring.allocate(scores, [g.name for g in policy.grades], [g.quota for g in policy.grades])
+    return placed, details
+
+
+def _compute(run_id: int, progress: Callable[..., None] | None) -> dict[str, Any]:
+    run = GradingRun.objects.get(pk=run_id)
+    if run.status != RunStatus.QUEUED:
+        return {"skipped": run.status}
+    policy = policies.scheme_of_version(run.policy_version_id)
+    placed, details = compute_grades(policy, run.period_start, run.period_end, run.started_at, progress)
     distribution = {g.name: 0 for g in policy.grades}
     for p in placed:
         distribution[p.grade] += 1
@@ -262,15 +263,44 @@ def score(
     return scoring.score(policy, inputs)
 
 
+def lock_run_in_force(at: dt.date | None = None) -> GradingRun | None:
+    """Lock the run in force on ``at`` (today) for the rest of the transaction and give it back, or None when no
+    run is in force. Approving a run and approving an override both lock it (R-GRD-04), so an override is never
+    approved against a run that a concurrent approval is replacing. The run is read again once locked: when
+    another approval took effect meanwhile, the new run in force is locked instead."""
+    from kehu.grading.interface import runs_in_force
+
+    at = at or timezone.localdate()
+    current = runs_in_force(at).first()
+    while current is not None:
+        GradingRun.objects.select_for_update().filter(pk=current.pk).values_list("pk", flat=True).first()
+        again = runs_in_force(at).first()
+        if again is None or again.pk == current.pk:
+            return again
+        current = again
+    return None
+
+
 @transaction.atomic
 def run_approve(*, actor: Any, run_id: int, comment: str = "") -> GradingRun:
-    """Approve a computed run: its grades take effect today. The approver may not be the one who started it."""
+    """Approve a computed run: its grades take effect today and it becomes the run in force (R-GRD-02). The
+    approver may not be the one who started it. A run started before the run in force is out of date and cannot be
+    approved any more (Conflict): it would replace newer grades with older ones."""
     access.require(actor, "grading.run.approve")
     run = access.get_scoped(actor, "grading.run.view", GradingRun.objects.select_for_update(), pk=run_id)
     if run.status != RunStatus.COMPUTED:
         raise Conflict(_("只有待批准的分级运行可以批准（当前：%(s)s）。") % {"s": run.get_status_display()})
     if run.started_by_id == actor.pk:
         raise PermissionDenied(_("发起人不得批准自己发起的分级运行，须由他人批准。"))
+    current = lock_run_in_force()
+    if current is not None and run.started_at < current.started_at:
+        raise Conflict(
+            _(
+                "分级运行 #%(run)s 发起于现行的分级运行 #%(current)s 之前，其结果已过时，不能再批准；"
+                "需要时请重新发起分级运行。"
+            )
+            % {"run": run.pk, "current": current.pk}
+        )
     run.status = RunStatus.APPROVED
     run.approved_by = actor
     run.approved_at = timezone.now()
@@ -280,7 +310,11 @@ def run_approve(*, actor: Any, run_id: int, comment: str = "") -> GradingRun:
         actor=actor,
         action=AuditAction.DECISION,
         obj=run,
-        changes={"status": [RunStatus.COMPUTED, RunStatus.APPROVED], "effective_on": run.effective_on},
+        changes={
+            "status": [RunStatus.COMPUTED, RunStatus.APPROVED],
+            "effective_on": run.effective_on,
+            "replaces": current.pk if current is not None else None,
+        },
         reason=comment,
         policy_version=run.policy_version_id,
     )

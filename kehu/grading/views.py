@@ -19,8 +19,9 @@ from kehu.core import access
 from kehu.core.errorpages import message_error
 from kehu.core.errors import KehuError
 from kehu.customers.models import Customer
-from kehu.grading import policies, selectors, services
+from kehu.grading import policies, selectors, services, views_overrides, views_simulation, visits
 from kehu.grading.forms import ApproveForm, InputsForm, StartForm
+from kehu.grading.interface import grade_terms
 from kehu.grading.models import RunStatus
 
 
@@ -47,7 +48,12 @@ def run_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "grading/run_list.html",
-        {"page": page, "form": form, "can_start": access.can(actor, "grading.run.start")},
+        {
+            "page": page,
+            "form": form,
+            "can_start": access.can(actor, "grading.run.start"),
+            "can_simulate": access.can(actor, "grading.simulation.run"),
+        },
     )
 
 
@@ -73,6 +79,7 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
             "results": results,
             "can_approve": can_approve,
             "approve_form": ApproveForm(),
+            **views_overrides.run_detail_context(actor, run, previous, results),
         },
     )
 
@@ -118,28 +125,34 @@ def inputs_edit(request: HttpRequest, customer_id: int) -> HttpResponse:
 
 
 def render_section(request: HttpRequest, customer: Customer) -> str | None:
-    """The grade history on the dossier's category 5 tab (服务与关系记录): a grade sets how the customer is served
-    (visits, response time, lead time), so it is filed with the service records. None for users who may not see
-    grades."""
+    """The grade on the dossier's category 5 tab (服务与关系记录): a grade sets how the customer is served (visits,
+    response time, lead time), so it is filed with the service records. The grade shown is the grade in force
+    (``grade_terms``: the run in force, or an approved override of it, tagged 已调整 with a link to the override for
+    users who may see it; R-GRD-04), with the breakdown of the run in force; the history rows are the customer's
+    results in the approved runs. None for users who may not see grades."""
     actor: Any = request.user
     if not access.can(actor, "grading.grade.view"):
         return None
     history = list(selectors.customer_history(actor=actor, customer_id=customer.pk)[:10])
-    latest = history[0] if history else None
+    terms = grade_terms(customer)
+    current = next((h for h in history if terms is not None and h.run_id == terms.run_id), None)
     breakdown = []
-    if latest is not None:
-        for row in latest.breakdown.get("items", []):
+    if current is not None:
+        for row in current.breakdown.get("items", []):
             breakdown.append({**row, "label": item_label(str(row["key"]))})
     return render_to_string(
         "grading/_section.html",
         {
             "c": customer,
             "history": history,
-            "latest": latest,
+            "terms": terms,
+            "current": current,
             "breakdown": breakdown,
             "can_enter": access.in_scope(actor, "grading.input.enter", customer)
             if access.can(actor, "grading.input.enter")
             else False,
+            **views_overrides.section_context(actor, customer, terms),
+            "visit": visits.quarter_status(customer),  # R-GRD-03: this quarter's visit
         },
         request=request,
     )
@@ -151,3 +164,5 @@ urlpatterns = [
     path("grading/runs/<int:run_id>/approve/", run_approve, name="grading_run_approve"),
     path("grading/customers/<int:customer_id>/inputs/", inputs_edit, name="grading_inputs"),
 ]
+urlpatterns += views_overrides.urlpatterns  # grade overrides (R-GRD-04)
+urlpatterns += views_simulation.urlpatterns  # grading simulation (R-GRD-05)

@@ -642,3 +642,68 @@ def test_concurrent_contacts_keep_the_latest_last_contact():
         assert _in_thread(lambda: Customer.objects.get(pk=c.pk).last_contact_at) == max(times)
     finally:
         _in_thread(lambda: Customer.objects.filter(pk=c.pk).delete())
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Extension points: interval sources and contact listeners (used by grading, R-GRD-03)
+# ---------------------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def kind_source():
+    """A source that gives distributors a 20-day interval (registered for one test only)."""
+    from django.db.models import F
+
+    def days_for(customer, day):
+        return (20, "经销商") if customer.kind == "distributor" else None
+
+    contactlog.register_interval_source(
+        "test.kind", days_for_customer=days_for, groups=lambda day: (F("kind"), [("distributor", 20)])
+    )
+    yield
+    contactlog._INTERVAL_SOURCES.pop("test.kind", None)
+
+
+def test_interval_source_shortens_the_class_interval_and_splits_the_gap_job(org, kind_source, client):
+    rep1 = org["rep1"]
+    dist = activate(
+        make(rep1, kind="distributor"), days_ago=200, last_contact_at=now() - dt.timedelta(days=25)
+    )
+    plain = activate(
+        make(rep1, name="苏州恒通电子科技有限公司"),
+        days_ago=200,
+        last_contact_at=now() - dt.timedelta(days=25),
+    )
+    assert contactlog.contact_interval(dist) == contactlog.ContactInterval(20, "test.kind", "经销商")
+    assert contactlog.contact_interval(plain).source == "class"
+    assert contactlog.contact_interval_days(plain) == 90
+    # per class: distributors 20 days (the shorter), the rest the class's interval
+    assert [d for _q, d in contactlog.interval_groups(contactlog.contact()[0])] == [20, 30, 20, 30, 20, 90]
+    assert contactlog.contact_gaps_raise()["opened"] == 1
+    gap = ContactGap.objects.get()
+    assert gap.customer_id == dist.pk and gap.interval_days == 20
+    assert contactlog.contact_gaps_raise()["opened"] == 0
+    # the dossier's contact-log section names what sets the interval
+    page = login(client, rep1).get(f"/customers/{dist.pk}/?tab=5").content.decode()
+    assert 'data-contact-interval="test.kind"' in page and "至少每 20 天联系一次（经销商）" in page
+    page = client.get(f"/customers/{plain.pk}/?tab=5").content.decode()
+    assert "至少每 90 天联系一次（客户类别：一般）" in page
+
+
+def test_contact_listener_is_called_on_create_and_on_a_channel_or_time_correction(org):
+    seen: list[tuple[int, str, str | None]] = []
+    contactlog.register_contact_listener(
+        "test.seen",
+        lambda log_, actor, before: seen.append((log_.pk, log_.channel, before and before.channel)),
+    )
+    try:
+        rep1 = org["rep1"]
+        c = make(rep1)
+        entry = log(rep1, c)
+        assert seen == [(entry.pk, "call", None)]
+        contactlog.contact_log_update(actor=rep1, log_id=entry.pk, reason="补充", summary="补充内容")
+        assert len(seen) == 1  # the summary is not what listeners act on
+        contactlog.contact_log_update(actor=rep1, log_id=entry.pk, reason="实为拜访", channel="visit")
+        assert seen[-1] == (entry.pk, "visit", "call")  # with the channel it had
+    finally:
+        contactlog._CONTACT_LISTENERS.pop("test.seen", None)
