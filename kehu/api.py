@@ -150,6 +150,10 @@ def build_api() -> NinjaAPI:
     from kehu.grading.api import router as grading_router
 
     api.add_router("/grading", grading_router, tags=["grading"])
+    from kehu.confidential.api import readlog_router, requests_router
+
+    api.add_router("/access-requests", requests_router, tags=["confidential"])
+    api.add_router("/read-log", readlog_router, tags=["confidential"])
     return api
 
 

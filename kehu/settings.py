@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "kehu.limits",
     "kehu.receivables",
     "kehu.grading",
+    "kehu.confidential",
 ]
 
 MIDDLEWARE = [

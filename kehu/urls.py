@@ -21,6 +21,7 @@ urlpatterns = [
     path("", include("kehu.limits.urls")),
     path("", include("kehu.receivables.urls")),
     path("", include("kehu.grading.views")),
+    path("", include("kehu.confidential.views")),
 ]
 
 if settings.KEHU_DJANGO_ADMIN:

@@ -20,7 +20,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
@@ -82,11 +82,15 @@ def _rule(content_type: ContentType) -> Attachable:
 
 
 def _visible_target(actor: Any, rule: Attachable, object_id: str) -> models.Model:
-    """The target record when the actor may see it: 403 without the action, 404 when missing or out of scope."""
+    """The target record when the actor may see it: 403 without the action, 404 when missing or out of scope. Where
+    the view and scope actions are one, :func:`access.get_scoped` decides alone (an access grant may stand in for
+    the role, R-ARC-01)."""
     qs = rule.model._default_manager.all()
-    access.require(actor, rule.view_action)
     if rule.scope_action:
+        if rule.scope_action != rule.view_action:
+            access.require(actor, rule.view_action)
         return access.get_scoped(actor, rule.scope_action, qs, pk=object_id)
+    access.require(actor, rule.view_action)
     try:
         return qs.get(pk=object_id)
     except (ObjectDoesNotExist, ValueError, TypeError):
@@ -138,6 +142,35 @@ def can_change(actor: Any, target: models.Model) -> bool:
 
 def target_ref(target: models.Model) -> str:
     return f"{target._meta.label_lower}:{target.pk}"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Confidentiality of files (R-ARC-01, R-ARC-02): a module may decide which files are confidential and who may open
+# them. Without one, a file flagged confidential is opened by whoever may see its record, and the download is logged.
+
+
+@dataclass(frozen=True)
+class Clearance:
+    confidential: bool  # opening the file is logged
+    allowed: bool = True  # the actor may open it
+    request_url: str = ""  # where to request access when not allowed
+    grant_id: int | None = None  # the access grant that allows it (named in the read log)
+
+
+ClearanceFn = Callable[[Any, list[Attachment]], list[Clearance]]
+_CLEARANCE: list[ClearanceFn] = []
+
+
+def register_clearance(fn: ClearanceFn) -> None:
+    """``fn(actor, attachments)`` -> one :class:`Clearance` per attachment (one call per page: keep it bounded).
+    The last registration wins."""
+    _CLEARANCE[:] = [fn]
+
+
+def clearances(actor: Any, atts: list[Attachment]) -> list[Clearance]:
+    if _CLEARANCE:
+        return _CLEARANCE[0](actor, atts)
+    return [Clearance(confidential=a.confidential) for a in atts]
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -458,16 +491,30 @@ def attachment_replace(
     return new
 
 
-def attachment_open(*, actor: User, attachment_id: int, channel: str = "page") -> tuple[Attachment, Path]:
-    """The attachment and the path of its file, when the actor may see its record (else 404). A confidential
-    file's download is recorded in the audit trail (one DOWNLOAD entry per call)."""
+class OpenedFile(NamedTuple):
+    attachment: Attachment
+    path: Path
+    confidential: bool  # as the clearance found it: served ``no-store``, and the download logged
+
+
+def attachment_open(*, actor: User, attachment_id: int, channel: str = "page") -> OpenedFile:
+    """The attachment, the path of its file and whether it is confidential, when the actor may see its record (else
+    404) and may open it (else 403, with where to request access). A confidential file's download is recorded in
+    the audit trail (one DOWNLOAD entry per call, naming the access grant used)."""
     att = attachment_get(actor=actor, attachment_id=attachment_id)
+    clearance = clearances(actor, [att])[0]
+    if not clearance.allowed:
+        raise PermissionDenied(
+            detail={"request_access": clearance.request_url} if clearance.request_url else None
+        )
     path = blob_path(att.blob_id)
     if not path.is_file() or path.stat().st_size != att.blob.size:
         raise NotFound(_("附件文件缺失或已损坏，请联系系统管理员。"))
-    if att.confidential:
+    if clearance.confidential:
+        if clearance.grant_id is not None:
+            access.note_grant(actor, clearance.grant_id, access.owner_of(att))
         audit.record_read(actor, att, channel="download", detail=channel)
-    return att, path
+    return OpenedFile(att, path, clearance.confidential)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -598,10 +645,12 @@ def attachment_panel(
     rows = list(attachment_list(actor=actor, target=target))
     window = expiring_days()
     items = []
-    for att in rows:
+    for att, clearance in zip(rows, clearances(actor, rows), strict=True):
         state = attachment_state(att, day, expiring=window)
         label, css = state_display(state)
-        items.append({"att": att, "state": state, "state_label": label, "state_css": css})
+        items.append(
+            {"att": att, "state": state, "state_label": label, "state_css": css, "clearance": clearance}
+        )
     from kehu.core.views.attachments import UploadForm
 
     return {

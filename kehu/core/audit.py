@@ -196,12 +196,20 @@ def _entry_hash(entry: AuditEntry) -> str:
 
 
 def record_read(actor: User, obj: models.Model, *, channel: str = "page", detail: str = "") -> AuditEntry:
-    """Log a read of a confidential object (R-PLT-02, R-ARC-02)."""
+    """Log a read of a confidential object (R-PLT-02, R-ARC-02). A read under an access grant names the grant the
+    access check used for this object's customer (:func:`kehu.core.access.take_grant`)."""
+    from kehu.core.access import take_grant
+
+    grant_id = take_grant(actor, obj)
     return record(
         actor=actor,
         action=AuditAction.READ if channel != "download" else AuditAction.DOWNLOAD,
         obj=obj,
-        changes={"channel": channel, **({"detail": detail} if detail else {})},
+        changes={
+            "channel": channel,
+            **({"detail": detail} if detail else {}),
+            **({"grant": grant_id} if grant_id is not None else {}),
+        },
         confidential=True,
     )
 

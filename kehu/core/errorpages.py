@@ -26,7 +26,12 @@ class KehuErrorMiddleware:
         return render(
             request,
             template,
-            {"status": exception.status, "message": exception.message, "code": exception.code},
+            {
+                "status": exception.status,
+                "message": exception.message,
+                "code": exception.code,
+                "detail": exception.detail if isinstance(exception.detail, dict) else {},
+            },
             status=exception.status,
         )
 

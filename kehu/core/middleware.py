@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from kehu.core.access import forget_grant
 from kehu.core.audit import current_ip
 
 
@@ -51,6 +52,7 @@ class UserLanguageMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         token = current_ip.set(client_ip(request))
+        forget_grant()  # R-ARC-02: a grant noted by an earlier request on this thread is not this request's
         try:
             lang = request_language(request)
             translation.activate(lang)
@@ -60,6 +62,7 @@ class UserLanguageMiddleware:
             return response
         finally:
             current_ip.reset(token)
+            forget_grant()
 
 
 class ApiNotFoundMiddleware:

@@ -27,14 +27,22 @@ def log_read(actor: User, obj: Any, channel: str, detail: str = "") -> None:
 
 
 def log_list(actor: User, what: str, channel: str, rows: int, filters: dict[str, Any] | None = None) -> None:
-    """One entry for a list page, a list API call or an export of confidential rows."""
+    """One entry for a list page, a list API call or an export of confidential rows; a list of one customer's rows
+    read under an access grant names the grant (R-ARC-02)."""
+    customer = (filters or {}).get("customer")
+    grant = access.take_grant(actor, customer) if customer not in (None, "") else None
     with transaction.atomic():
         audit.record(
             actor=actor,
             action=AuditAction.EXPORT if channel == "export" else AuditAction.READ,
             object_type=what,
             object_repr=what,
-            changes={"channel": channel, "rows": rows, **({"filters": filters} if filters else {})},
+            changes={
+                "channel": channel,
+                "rows": rows,
+                **({"filters": filters} if filters else {}),
+                **({"grant": grant} if grant is not None else {}),
+            },
             confidential=True,
         )
 

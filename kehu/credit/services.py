@@ -32,6 +32,7 @@ from kehu.credit.models import (
     RatingStatus,
     StatementSource,
 )
+from kehu.customers import archive
 from kehu.customers.models import Customer
 
 FILE_FIELDS = ("site_survey", "related_party_survey", "analysis_conclusion", "public_materials")
@@ -50,8 +51,9 @@ def line_label(key: str) -> str:
 
 
 def customer_for(actor: User, action: str, customer_id: int | str) -> Customer:
-    """The customer when the actor holds ``action`` (403) and may see the customer (404)."""
-    scope = access.require(actor, action)
+    """The customer when the actor holds ``action`` (403; an access grant for the customer's item stands in for the
+    role on reads, R-ARC-01) and may see the customer (404)."""
+    scope = access.require(actor, action, customer_id)
     qs = Customer.objects.select_related("owner", "department")
     if scope != access.Scope.ALL:
         qs = access.restrict(actor, "customer.view", qs)
@@ -81,6 +83,8 @@ def credit_file_update(*, actor: User, customer_id: int, **texts: str) -> Credit
     if unknown:
         raise ValidationFailed(_("未知的信用档案项目。"), field=sorted(unknown)[0], rule="unknown")
     cf, created = _file_for_update(customer)
+    if not created:
+        archive.ensure_writable(customer)  # R-ARC-03: an archived dossier's file is not rewritten
     before = None if created else audit.snapshot(cf, FILE_FIELDS)
     for key, value in texts.items():
         text = (value or "").strip()
@@ -288,6 +292,8 @@ def statement_save(
         .filter(customer=customer, period_end=period_end)
         .first()
     )
+    if statement_id is not None or existing is not None:
+        archive.ensure_writable(customer)  # R-ARC-03: an archived dossier's statements are not rewritten
     if statement_id is not None:
         try:
             stmt = FinancialStatement.objects.select_for_update().get(pk=statement_id, customer=customer)

@@ -189,7 +189,7 @@ def statement_list(request: HttpRequest, customer_id: int) -> HttpResponse:
     customer, qs = selectors.statement_list(actor=actor, customer_id=customer_id)
     page = ListPage(request, qs, columns=statement_columns(), default_sort="-period_end")
     if page.wants_export:
-        access.require(actor, "credit.export")
+        access.require(actor, "credit.export", customer)  # or a grant for the statements (R-ARC-01)
         selectors.log_list(
             actor, "credit.statement", "export", page.paginator.count, {"customer": customer.pk}
         )

@@ -86,11 +86,38 @@ class RenderedSection:
     html: SafeString
 
 
+Gate = Callable[["HttpRequest", "Customer", Section], "str | None"]
+_GATE: list[Gate] = []
+
+
+def register_section_gate(gate: Gate) -> None:
+    """One gate renders every section in place of :attr:`Section.render`: ``gate(request, customer, section)``
+    calls ``section.render`` when the user may see the section (confidentiality levels, R-ARC-01) and returns what
+    to show instead when not. The last registration wins."""
+    _GATE[:] = [gate]
+
+
+_WRITE_GUARDS: list[Callable[[Customer], None]] = []
+
+
+def register_write_guard(guard: Callable[[Customer], None]) -> None:
+    """``guard(customer)`` raises (a Conflict naming the rule) when what is on file for the dossier may no longer be
+    changed in place, e.g. an archived dossier (R-ARC-03). Modules call :func:`ensure_writable` before rewriting a
+    dossier record."""
+    if guard not in _WRITE_GUARDS:
+        _WRITE_GUARDS.append(guard)
+
+
+def ensure_writable(customer: Customer) -> None:
+    for guard in _WRITE_GUARDS:
+        guard(customer)
+
+
 def render_category(request: HttpRequest, customer: Customer, category: int) -> list[RenderedSection]:
     """The sections of one category that this user may see, rendered."""
     out = []
     for s in sections(category):
-        html = s.render(request, customer)
+        html = _GATE[0](request, customer, s) if _GATE else s.render(request, customer)
         if html is None:
             continue
         out.append(RenderedSection(s.key, str(s.title), format_html("{}", SafeString(html))))

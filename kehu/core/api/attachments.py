@@ -138,8 +138,8 @@ def download_attachment(request: HttpRequest, attachment_id: int) -> HttpRespons
     from kehu.core.views.attachments import download_response
 
     user: Any = request.user
-    att, path = svc.attachment_open(actor=user, attachment_id=attachment_id, channel="api")
-    return download_response(att, path)
+    att, path, confidential = svc.attachment_open(actor=user, attachment_id=attachment_id, channel="api")
+    return download_response(att, path, confidential=confidential)
 
 
 @router.post(

@@ -58,9 +58,11 @@ def _jsonable(value: Any) -> Any:
 def run_job(run_id: int) -> Any:
     """Run one job. A failure is recorded on the run (error and traceback) and raised again so the queue
     backend marks its task failed as well."""
+    from kehu.core.access import forget_grant
     from kehu.core.policies.services import clear_cache
 
     clear_cache()
+    forget_grant()  # R-ARC-02: a grant noted by whatever ran before on this thread is not this job's
     claimed = JobRun.objects.filter(pk=run_id, state=JobState.QUEUED).update(
         state=JobState.RUNNING, started_at=timezone.now(), error="", traceback=""
     )
@@ -84,6 +86,7 @@ def run_job(run_id: int) -> Any:
         raise
     finally:
         clear_cache()
+        forget_grant()
     update: dict[str, Any] = {
         "state": JobState.SUCCEEDED,
         "finished_at": timezone.now(),

@@ -74,6 +74,8 @@ def _http_errors(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpRes
         except NotFound as exc:
             raise Http404(str(exc.message)) from None
         except PermissionDenied as exc:
+            if exc.detail:  # the error page shows where to request access (R-ARC-01)
+                raise
             raise DjangoPermissionDenied(str(exc.message)) from None
 
     return wrapped
@@ -213,7 +215,9 @@ def attachment_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def download_response(att: Attachment, path: Any) -> FileResponse:
+def download_response(att: Attachment, path: Any, *, confidential: bool | None = None) -> FileResponse:
+    """The file as a download; a confidential one (as the clearance found it: by flag, category or section level)
+    is never stored by caches."""
     response = FileResponse(
         open(path, "rb"),  # noqa: SIM115  (FileResponse closes it)
         as_attachment=True,
@@ -221,7 +225,8 @@ def download_response(att: Attachment, path: Any) -> FileResponse:
         content_type=att.mime_type or "application/octet-stream",
     )
     response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, no-store" if att.confidential else "private"
+    secret = att.confidential if confidential is None else confidential
+    response["Cache-Control"] = "private, no-store" if secret else "private"
     return response
 
 
@@ -230,8 +235,8 @@ def download_response(att: Attachment, path: Any) -> FileResponse:
 @require_GET
 def attachment_download(request: HttpRequest, pk: int) -> HttpResponseBase:
     user: Any = request.user
-    att, file_path = svc.attachment_open(actor=user, attachment_id=pk, channel="page")
-    return download_response(att, file_path)
+    att, file_path, confidential = svc.attachment_open(actor=user, attachment_id=pk, channel="page")
+    return download_response(att, file_path, confidential=confidential)
 
 
 urlpatterns: list[URLPattern] = [
