@@ -154,6 +154,9 @@ def build_api() -> NinjaAPI:
 
     api.add_router("/access-requests", requests_router, tags=["confidential"])
     api.add_router("/read-log", readlog_router, tags=["confidential"])
+    from kehu.orders.api import router as orders_router
+
+    api.add_router("/orders", orders_router, tags=["orders"])
     return api
 
 

@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "kehu.receivables",
     "kehu.grading",
     "kehu.confidential",
+    "kehu.orders",
 ]
 
 MIDDLEWARE = [

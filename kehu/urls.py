@@ -22,6 +22,7 @@ urlpatterns = [
     path("", include("kehu.receivables.urls")),
     path("", include("kehu.grading.views")),
     path("", include("kehu.confidential.views")),
+    path("", include("kehu.orders.urls")),
 ]
 
 if settings.KEHU_DJANGO_ADMIN:

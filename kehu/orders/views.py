@@ -1,0 +1,500 @@
+"""Order pages (R-ORD-01, R-ORD-02, R-CRD-05): the list with filters and export, entry and amendment with live
+check results (htmx), the order page with its checks, holds and history, the credit hold queue, the catalogue and
+the xlsx import. The same services and selectors as the API."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from kehu.core import access, audit
+from kehu.core.errorpages import message_error
+from kehu.core.errors import KehuError, ValidationFailed
+from kehu.core.listing import Column, ListPage
+from kehu.customers.models import Customer, CustomerStatus
+from kehu.customers.search import search_q
+from kehu.orders import adapters, checks, imports, policies, selectors, services
+from kehu.orders.forms import (
+    LINE_FIELDS,
+    LINE_ROWS,
+    ImportForm,
+    OrderFilterForm,
+    OrderForm,
+    ReasonForm,
+    terms_choices,
+)
+from kehu.orders.models import CheckKey, Order, OrderStatus
+
+STATUS_CSS: dict[str, str] = {
+    OrderStatus.DRAFT: "bg-secondary-subtle text-secondary-emphasis",
+    OrderStatus.CREDIT_HOLD: "bg-danger-subtle text-danger-emphasis",
+    OrderStatus.REVIEW_PENDING: "bg-warning-subtle text-warning-emphasis",
+    OrderStatus.APPROVED: "bg-success-subtle text-success-emphasis",
+    OrderStatus.CANCELLED: "bg-light text-muted",
+}
+
+
+def _money(value: Any) -> str:
+    return "" if value is None else f"{value:,.2f}"
+
+
+def order_columns() -> list[Column]:
+    link = lambda o: reverse("orders_detail", args=[o.pk])  # noqa: E731
+    return [
+        Column("number", _("订单编号"), sort="number", link=link),
+        Column("customer", _("客户"), sort="customer__name", value=lambda o: o.customer.name, link=link),
+        Column("owner", _("负责人"), sort="owner__username", value=lambda o: o.owner.label),
+        Column("channel", _("接单渠道"), value=lambda o: o.get_channel_display()),
+        Column("requested_date", _("要求交货日期"), sort="requested_date"),
+        Column(
+            "total_amount", _("价税合计"), sort="total_amount", value=lambda o: o.total_amount, css="text-end"
+        ),
+        Column("status", _("状态"), sort="status", value=lambda o: o.get_status_display()),
+        Column("on_hold", _("信用冻结"), value=lambda o: _("是") if o.on_hold else ""),
+        Column(
+            "created_at",
+            _("录入时间"),
+            sort="created_at",
+            value=lambda o: timezone.localtime(o.created_at).date(),
+        ),
+    ]
+
+
+def _filters(user: Any) -> Any:
+    def apply(qs: Any, data: dict[str, Any]) -> Any:
+        filters = dict(data)
+        if filters.get("owner") is not None:
+            filters["owner"] = filters["owner"].pk
+        return selectors.order_list(actor=user, filters=filters)
+
+    return apply
+
+
+@login_required
+def order_list(request: HttpRequest) -> HttpResponse:
+    user: Any = request.user
+    access.require(user, "orders.order.view")
+    page = ListPage(
+        request,
+        selectors.order_list(actor=user),
+        columns=order_columns(),
+        filter_form=OrderFilterForm,
+        apply_filters=_filters(user),
+        default_sort="-created_at",
+    )
+    if page.wants_export:
+        access.require(user, "orders.order.export")
+        return page.export("orders")
+    return render(
+        request,
+        "orders/list.html",
+        {
+            "page": page,
+            "title": _("订单"),
+            "can_edit": access.can(user, "orders.order.edit"),
+            "can_import": access.can(user, "orders.order.import"),
+        },
+    )
+
+
+LINE_KEY = re.compile(r"^line-(\d+)-")
+SEARCH_LIMIT = 20
+
+
+@login_required
+def customer_search(request: HttpRequest) -> HttpResponse:
+    """The entry form's customer search (htmx): active customers within the user's entry scope whose name,
+    number, pinyin initials, codes or contacts match, through the customer search of the customers module."""
+    user: Any = request.user
+    access.require(user, "orders.order.edit")
+    q = str(request.GET.get("customer_q") or request.GET.get("q") or "").strip()[:100]
+    found: list[Customer] = []
+    if q:
+        qs = access.restrict(user, "orders.order.edit", Customer.objects.filter(status=CustomerStatus.ACTIVE))
+        found = list(qs.filter(search_q(q)).order_by("name", "pk")[:SEARCH_LIMIT])
+    return render(request, "orders/partials/_customer_results.html", {"customers": found, "q": q})
+
+
+@login_required
+def customer_pick(request: HttpRequest) -> HttpResponse:
+    """The customer chosen from the search (a hidden input with its id), or the search field again without
+    ``id``. A customer out of the user's scope is not found (404)."""
+    user: Any = request.user
+    access.require(user, "orders.order.edit")
+    picked = None
+    if request.GET.get("id"):
+        picked = access.get_scoped(user, "orders.order.edit", Customer.objects.all(), pk=request.GET["id"])
+    response = render(request, "orders/partials/_customer_picker.html", {"picked": picked, "fixed": False})
+    if picked is not None:
+        response["HX-Trigger"] = "customer-picked"  # the live checks run again
+    return response
+
+
+def _posted_rows(data: Any) -> int:
+    """How many line rows the form posted: its row count, or the highest row number posted if higher (bounded:
+    more rows than an order may have are refused by the service)."""
+    count = str(data.get("line-count") or "")
+    n = int(count) if count.isdigit() else 0
+    highest = max((int(m.group(1)) for k in data if (m := LINE_KEY.match(str(k)))), default=0)
+    return min(max(n, highest), services.MAX_LINES + 1)
+
+
+def _line_rows(data: Any, order: Order | None = None) -> list[dict[str, Any]]:
+    """The line inputs of the entry form (what the user typed, every row posted; or the order's lines and a few
+    empty rows)."""
+    rows: list[dict[str, Any]] = []
+    if data is not None:
+        for i in range(1, _posted_rows(data) + 1):
+            rows.append({f: data.get(f"line-{i}-{f}", "") for f in LINE_FIELDS})
+    else:
+        for ln in selectors.order_lines(order) if order else []:
+            rows.append(
+                {
+                    "product": ln.product_id or "",
+                    "spec": ln.spec,
+                    "quantity": "" if ln.quantity is None else ln.quantity.normalize(),
+                    "unit": ln.unit,
+                    "unit_price": "" if ln.unit_price is None else ln.unit_price,
+                    "discount": ln.discount.normalize(),
+                }
+            )
+        wanted = max(LINE_ROWS, len(rows) + 2)
+        while len(rows) < wanted:
+            rows.append(dict.fromkeys(LINE_FIELDS, ""))
+    for n, r in enumerate(rows, start=1):
+        r["n"] = n
+    return rows
+
+
+def _service_lines(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for r in rows:
+        if not any(str(r.get(f) or "").strip() for f in ("product", "quantity", "unit_price")):
+            continue
+        out.append(
+            {
+                "product_id": r["product"] or None,
+                "spec": r["spec"],
+                "quantity": r["quantity"],
+                "unit": r["unit"],
+                "unit_price": r["unit_price"],
+                "discount": r["discount"],
+            }
+        )
+    return out
+
+
+def _is_line_error(exc: KehuError) -> bool:
+    return bool(exc.field) and (str(exc.field).startswith("lines") or exc.field == "total_amount")
+
+
+def _entry(request: HttpRequest, order: Order | None) -> HttpResponse:
+    user: Any = request.user
+    amend = order is not None and order.status != OrderStatus.DRAFT
+    data = request.POST if request.method == "POST" else None
+    initial = {}
+    if order is not None:
+        initial = {
+            "customer": order.customer_id,
+            "channel": order.channel,
+            "requested_date": order.requested_date,
+            "payment_terms": order.payment_terms,
+            "customer_ref": order.customer_ref,
+            "non_standard": order.non_standard,
+            "notes": order.notes,
+        }
+    elif request.GET.get("customer"):
+        initial["customer"] = request.GET["customer"]
+    form = OrderForm(
+        data,
+        initial=initial,
+        user=user,
+        amend=amend,
+        fixed_customer=order.customer if order is not None else None,
+    )
+    rows = _line_rows(data, order)
+    error_line = ""
+    if data is not None and form.is_valid():
+        d = form.cleaned_data
+        common = {
+            "channel": d["channel"],
+            "requested_date": d["requested_date"],
+            "payment_terms": d["payment_terms"],
+            "lines": _service_lines(rows),
+            "non_standard": d["non_standard"],
+            "customer_ref": d["customer_ref"],
+            "notes": d["notes"],
+        }
+        try:
+            if order is None:
+                # save and submit: one transaction, the exposure row locked first (as every submit)
+                saved = services.order_create(
+                    actor=user, customer_id=d["customer"], submit=bool(request.POST.get("submit")), **common
+                )
+            else:
+                saved = services.order_update(
+                    actor=user, order_id=order.pk, reason=d.get("reason", ""), **common
+                )
+            messages.success(request, _("订单 %(n)s 已保存。") % {"n": saved.number})
+            return redirect("orders_detail", saved.pk)
+        except KehuError as exc:
+            if _is_line_error(exc):
+                error_line = str(exc.message)
+            else:
+                form.add_service_error(exc)
+    products = list(selectors.product_list(actor=user, active_only=False).order_by("code"))
+    return render(
+        request,
+        "orders/entry.html",
+        {
+            "form": form,
+            "rows": rows,
+            "order": order,
+            "amend": amend,
+            "products": products,
+            "error_line": error_line,
+            "title": _("修改订单") if order else _("新建订单"),
+        },
+    )
+
+
+@login_required
+def order_new(request: HttpRequest) -> HttpResponse:
+    access.require(request.user, "orders.order.edit")
+    return _entry(request, None)
+
+
+@login_required
+def order_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    access.require(request.user, "orders.order.edit")
+    order = access.get_scoped(
+        request.user, "orders.order.edit", Order.objects.select_related("customer"), pk=pk
+    )
+    if order.status == OrderStatus.CANCELLED:
+        messages.error(request, _("已取消的订单不能修改，可重新启用或复制。"))
+        return redirect("orders_detail", pk)
+    return _entry(request, order)
+
+
+def _preview(user: Any, data: Any) -> tuple[list[checks.Outcome], str, Order | None]:
+    """The checks of what the entry form holds now, without storing anything (the credit part is a preview:
+    the submit decides under the lock)."""
+    form = OrderForm(data, user=user, amend=True)
+    if not form.is_valid():
+        return [], _("请先填写客户、渠道、交货日期与付款条件。"), None
+    d = form.cleaned_data
+    customer = form.fields["customer"].widget.picked
+    try:
+        lines = services._lines_in(_service_lines(_line_rows(data)))
+    except ValidationFailed as exc:
+        return [], str(exc.message), None
+    order = Order(
+        customer=customer,
+        requested_date=d["requested_date"],
+        payment_terms=d["payment_terms"],
+        non_standard=d["non_standard"],
+        total_amount=sum((x.amount for x in lines), Decimal(0)),
+    )
+    pk = str(data.get("order") or "")
+    if pk.isdigit():
+        order.counted_amount = Order.objects.filter(pk=int(pk), customer=customer).values_list(
+            "counted_amount", flat=True
+        ).first() or Decimal(0)
+    policy, version = policies.checks()
+    day = timezone.localdate()
+    outcomes = checks.run_checks(order, lines, policy, version, day)
+    limit = adapters.credit_limit(customer)
+    exposure = adapters.credit_exposure(customer)
+    amount = Decimal(0) if order.payment_terms in policy.exempt_terms else order.total_amount
+    after = exposure - order.counted_amount + amount
+    limit_amount = limit.amount if limit else Decimal(0)
+    # as the submit: no excess hold when the order takes no more than it already counts
+    ok = not amount or amount <= order.counted_amount or after <= limit_amount
+    overdue = adapters.overdue_summary(customer)
+    ok = ok and overdue.oldest_days <= policy.overdue_tolerance_days
+    outcomes.append(
+        checks.Outcome(
+            CheckKey.CREDIT,
+            ok,
+            _("预计订单后信用占用 %(after)s，额度 %(limit)s；最长逾期 %(d)s 天。")
+            % {"after": _money(after), "limit": _money(limit_amount), "d": overdue.oldest_days},
+        )
+    )
+    return outcomes, _money(order.total_amount), order
+
+
+@login_required
+@require_POST
+def order_live_check(request: HttpRequest) -> HttpResponse:
+    access.require(request.user, "orders.order.edit")
+    outcomes, note, _order = _preview(request.user, request.POST)
+    labels = dict(CheckKey.choices)
+    rows = [{"label": labels.get(o.key, o.key), "passed": o.passed, "reason": o.reason} for o in outcomes]
+    return render(request, "orders/partials/_live.html", {"rows": rows, "note": note})
+
+
+@login_required
+def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    user: Any = request.user
+    order = selectors.order_get(actor=user, order_id=pk)
+    can_edit = (
+        access.in_scope(user, "orders.order.edit", order) if access.can(user, "orders.order.edit") else False
+    )
+    can_release = (
+        order.status == OrderStatus.CREDIT_HOLD
+        and access.can(user, "orders.hold.release")
+        and access.in_scope(user, "orders.hold.release", order)
+    )
+    holds = selectors.order_holds(order)
+    for h in holds:
+        h.role_label = services.role_label(h.required_role)  # type: ignore[attr-defined]
+    labels = dict(CheckKey.choices)
+    checks_rows = [{"label": labels.get(c.key, c.key), "c": c} for c in selectors.order_checks(order)]
+    return render(
+        request,
+        "orders/detail.html",
+        {
+            "order": order,
+            "css": STATUS_CSS.get(order.status, ""),
+            "lines": selectors.order_lines(order),
+            "checks": checks_rows,
+            "holds": holds,
+            "terms_label": dict(terms_choices()).get(order.payment_terms, order.payment_terms),
+            "entries": list(audit.history(order)[:50]),
+            "can_edit": can_edit,
+            "can_release": can_release,
+            "reason_form": ReasonForm(),
+            "S": OrderStatus,
+        },
+    )
+
+
+@login_required
+@require_POST
+def order_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    user: Any = request.user
+    reason = request.POST.get("reason", "")
+    try:
+        if action == "submit":
+            services.order_submit(actor=user, order_id=pk)
+        elif action == "release":
+            released = services.order_release(actor=user, order_id=pk, reason=reason)
+            if released.status == OrderStatus.DRAFT:
+                messages.warning(request, _("订单未通过其他检查，按制度已退回草稿，须修改后重新提交。"))
+                return _back(request, pk)
+        elif action == "cancel":
+            services.order_cancel(actor=user, order_id=pk, reason=reason)
+        elif action == "reopen":
+            services.order_reopen(actor=user, order_id=pk, reason=reason)
+        elif action == "copy":
+            new = services.order_copy(actor=user, order_id=pk)
+            messages.success(request, _("已复制为新订单 %(n)s（草稿）。") % {"n": new.number})
+            return redirect("orders_edit", new.pk)
+        else:
+            raise ValidationFailed(_("未知的操作。"), field="action", rule="choice")
+        messages.success(request, _("操作已完成。"))
+    except KehuError as exc:
+        message_error(request, exc)
+    return _back(request, pk)
+
+
+def _back(request: HttpRequest, pk: int) -> HttpResponse:
+    if request.POST.get("next", "") == "holds":
+        return redirect("orders_holds")
+    return redirect("orders_detail", pk)
+
+
+def hold_columns() -> list[Column]:
+    link = lambda h: reverse("orders_detail", args=[h.order_id])  # noqa: E731
+    return [
+        Column("number", _("订单编号"), sort="order__number", value=lambda h: h.order.number, link=link),
+        Column("customer", _("客户"), sort="order__customer__name", value=lambda h: h.order.customer.name),
+        Column("owner", _("负责人"), value=lambda h: h.order.owner.label),
+        Column(
+            "total",
+            _("价税合计"),
+            sort="order__total_amount",
+            value=lambda h: h.order.total_amount,
+            css="text-end",
+        ),
+        Column("excess", _("超额"), sort="excess", value=lambda h: h.excess, css="text-end"),
+        Column("overdue_days", _("最长逾期天数"), sort="overdue_days", css="text-end"),
+        Column("required_role", _("所需审批权限"), value=lambda h: services.role_label(h.required_role)),
+        Column(
+            "can_release",
+            _("本人可解除"),
+            value=lambda h: _("是") if h.can_release else _("须更高权限"),
+        ),
+        Column("reason", _("冻结原因")),
+        Column(
+            "created_at",
+            _("冻结时间"),
+            sort="created_at",
+            value=lambda h: timezone.localtime(h.created_at).date(),
+        ),
+    ]
+
+
+@login_required
+def hold_list(request: HttpRequest) -> HttpResponse:
+    user: Any = request.user
+    access.require(user, "orders.hold.release")
+    page = ListPage(
+        request, selectors.hold_queue(actor=user), columns=hold_columns(), default_sort="created_at"
+    )
+    if page.wants_export:
+        return page.export("credit-holds")
+    return render(request, "orders/list.html", {"page": page, "title": _("信用冻结")})
+
+
+def product_columns() -> list[Column]:
+    return [
+        Column("code", _("产品编码"), sort="code"),
+        Column("name", _("产品名称"), sort="name"),
+        Column("spec", _("规格型号")),
+        Column("unit", _("单位")),
+        Column("control_price", _("内控价"), sort="control_price", css="text-end"),
+        Column("tax_rate", _("税率（%）"), css="text-end"),
+        Column("scope", _("产品范围"), sort="scope", value=lambda p: p.get_scope_display()),
+        Column("active", _("在售"), value=lambda p: _("是") if p.active else _("否")),
+    ]
+
+
+@login_required
+def product_list(request: HttpRequest) -> HttpResponse:
+    page = ListPage(
+        request, selectors.product_list(actor=request.user), columns=product_columns(), default_sort="code"
+    )
+    if page.wants_export:
+        return page.export("products")
+    return render(request, "orders/list.html", {"page": page, "title": _("产品目录")})
+
+
+@login_required
+def order_import(request: HttpRequest) -> HttpResponse:
+    user: Any = request.user
+    access.require(user, "orders.order.import")
+    form = ImportForm(request.POST or None, request.FILES or None)
+    report = None
+    if request.method == "POST" and form.is_valid():
+        report, created = imports.orders_import(actor=user, file=form.cleaned_data["file"])
+        if report.ok:
+            messages.success(request, _("已导入 %(n)s 张订单（草稿）。") % {"n": len(created)})
+            return redirect("orders_list")
+    return render(request, "orders/import.html", {"form": form, "report": report})
+
+
+@login_required
+def order_import_template(request: HttpRequest) -> HttpResponse:
+    access.require(request.user, "orders.order.import")
+    return imports.template_response()
