@@ -6,12 +6,14 @@ reading, and the lending of originals. All through the services and selectors.""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
+from django.db.models import QuerySet
+from django.forms import Form
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
@@ -129,46 +131,65 @@ def _export(page: ListPage, name: str, labels: ItemLabels) -> HttpResponse:
     return xlsx_response(name, [str(c.label) for c in cols], lines())
 
 
-def _request_list(request: HttpRequest, qs: Any, title: str, name: str) -> HttpResponse:
+def _item_list(
+    request: HttpRequest,
+    qs: QuerySet[Any],
+    *,
+    columns: Callable[[ItemLabels], list[Column]],
+    filter_form: type[Form],
+    apply_filters: Callable[[QuerySet[Any], dict[str, Any]], QuerySet[Any]],
+    default_sort: str,
+    title: str,
+    export_name: str,
+) -> HttpResponse:
+    """A list of requests or grants: the labels of the items named read once for the page (once per chunk of the
+    export)."""
     labels = ItemLabels()
     page = ListPage(
         request,
         qs,
-        columns=request_columns(labels),
-        filter_form=RequestFilterForm,
-        apply_filters=selectors.apply_request_filters,
-        default_sort="-created_at",
+        columns=columns(labels),
+        filter_form=filter_form,
+        apply_filters=apply_filters,
+        default_sort=default_sort,
     )
     if page.wants_export:
-        return _export(page, name, labels)
+        return _export(page, export_name, labels)
     labels.add(page.page.object_list)
     return render(request, "confidential/list.html", {"page": page, "title": title})
 
 
+def _request_list(
+    request: HttpRequest, select: Callable[..., QuerySet[AccessRequest]], title: str, name: str
+) -> HttpResponse:
+    actor: Any = request.user
+    return _item_list(
+        request,
+        select(actor=actor),
+        columns=request_columns,
+        filter_form=RequestFilterForm,
+        apply_filters=selectors.apply_request_filters,
+        default_sort="-created_at",
+        title=title,
+        export_name=name,
+    )
+
+
 @login_required
 def my_requests(request: HttpRequest) -> HttpResponse:
-    actor: Any = request.user
-    return _request_list(request, selectors.my_requests(actor=actor), _("我的查阅申请"), "access-requests")
+    return _request_list(request, selectors.my_requests, _("我的查阅申请"), "access-requests")
 
 
 @login_required
 def to_approve(request: HttpRequest) -> HttpResponse:
     return _request_list(
-        request,
-        selectors.requests_to_approve(actor=request.user),  # type: ignore[arg-type]
-        _("待我审批的查阅申请"),
-        "access-requests-to-approve",
+        request, selectors.requests_to_approve, _("待我审批的查阅申请"), "access-requests-to-approve"
     )
 
 
 @login_required
 def all_requests(request: HttpRequest) -> HttpResponse:
-    return _request_list(
-        request,
-        selectors.all_requests(actor=request.user),  # type: ignore[arg-type]
-        _("全部查阅申请"),
-        "access-requests-all",
-    )
+    return _request_list(request, selectors.all_requests, _("全部查阅申请"), "access-requests-all")
 
 
 @login_required
@@ -465,19 +486,16 @@ def grant_list(request: HttpRequest) -> HttpResponse:
     base = selectors.grants(actor=actor)
     if not request.GET:
         base = selectors.apply_grant_filters(base, {})
-    labels = ItemLabels()
-    page = ListPage(
+    return _item_list(
         request,
         base,
-        columns=grant_columns(labels),
+        columns=grant_columns,
         filter_form=GrantFilterForm,
         apply_filters=selectors.apply_grant_filters,
         default_sort="valid_until",
+        title=_("有效授权"),
+        export_name="access-grants",
     )
-    if page.wants_export:
-        return _export(page, "access-grants", labels)
-    labels.add(page.page.object_list)
-    return render(request, "confidential/list.html", {"page": page, "title": _("有效授权")})
 
 
 # ---------------------------------------------------------------------------------------------------------------

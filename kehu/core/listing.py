@@ -4,16 +4,16 @@ A view builds a :class:`ListPage` from a queryset the selector already restricte
 
     page = ListPage(request, qs, columns=[Column("username", _("用户名"), sort="username", link=...)],
                     filter_form=UserFilterForm, default_sort="username")
-    if page.wants_export:
-        return page.export("users")
-    return render(request, "core/users.html", {"page": page})
+    return page.respond("core/users.html", {"can_manage": ...}, export_name="users")
 
-and the template includes ``core/partials/_list.html`` (filters, table, pager) with ``page``.
+:meth:`ListPage.respond` renders the template with ``page`` and the context, or with ``?export=xlsx`` returns the
+same rows as xlsx (checking ``export_action`` when given, and running ``on_export`` after, e.g. to log the export).
+The template includes ``core/partials/_list.html`` (filters, table, pager) with ``page``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,8 +21,10 @@ from django import forms
 from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.utils.functional import Promise
 
+from kehu.core import access
 from kehu.core.excel import xlsx_response
 
 PAGE_SIZES = (20, 50, 100)
@@ -157,3 +159,25 @@ class ListPage:
             [c.get(obj) for c in cols] for obj in self.queryset[:EXPORT_MAX_ROWS].iterator(chunk_size=2000)
         )
         return xlsx_response(filename, [str(c.label) for c in cols], rows)
+
+    def respond(
+        self,
+        template: str,
+        context: Mapping[str, Any] | None = None,
+        *,
+        export_name: str,
+        export_action: str | None = None,
+        on_export: Callable[[], object] | None = None,
+    ) -> HttpResponse:
+        """The response of a list view (R-PLT-10). With ``?export=xlsx``: the user must hold ``export_action`` (when
+        given; PermissionDenied otherwise), the rows go out as ``<export_name>.xlsx`` and ``on_export`` (when given)
+        runs once the workbook is built, so an entry logging the export is not itself among the exported rows.
+        Otherwise ``template`` is rendered with ``page`` and ``context``."""
+        if self.wants_export:
+            if export_action is not None:
+                access.require(self.request.user, export_action)
+            response = self.export(export_name)
+            if on_export is not None:
+                on_export()
+            return response
+        return render(self.request, template, {"page": self, **(context or {})})

@@ -133,14 +133,14 @@ def customer_list(request: HttpRequest) -> HttpResponse:
         default_sort="number",
         exportable=access.can(user, "customer.export"),
     )
-    if page.wants_export:
-        access.require(user, "customer.export")
-        return page.export("customers")
     if page.form is not None:
         owner_field: Any = page.form.fields["owner"]
         owner_field.queryset = owner_choices(user)
-    return render(
-        request, "customers/list.html", {"page": page, "can_create": access.can(user, "customer.create")}
+    return page.respond(
+        "customers/list.html",
+        {"can_create": access.can(user, "customer.create")},
+        export_name="customers",
+        export_action="customer.export",
     )
 
 

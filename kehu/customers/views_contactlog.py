@@ -358,10 +358,9 @@ def contact_gap_list(request: HttpRequest) -> HttpResponse:
         default_sort="due_on",
         exportable=access.can(user, contactlog.EXPORT_ACTION),
     )
-    if page.wants_export:
-        access.require(user, contactlog.EXPORT_ACTION)
-        return page.export("contact-gaps")
-    return render(request, "customers/contactlog/gaps.html", {"page": page})
+    return page.respond(
+        "customers/contactlog/gaps.html", export_name="contact-gaps", export_action=contactlog.EXPORT_ACTION
+    )
 
 
 urlpatterns = [

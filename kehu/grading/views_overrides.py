@@ -132,9 +132,7 @@ def override_list(request: HttpRequest) -> HttpResponse:
         apply_filters=overrides.apply_override_filters,
         default_sort="-requested_at",
     )
-    if page.wants_export:
-        return page.export("grade-overrides")
-    return render(request, "grading/overrides/list.html", {"page": page})
+    return page.respond("grading/overrides/list.html", export_name="grade-overrides")
 
 
 @login_required

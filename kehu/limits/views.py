@@ -110,17 +110,14 @@ def application_list(request: HttpRequest) -> HttpResponse:
         apply_filters=selectors.apply_application_filters,
         default_sort="-created_at",
     )
-    if page.wants_export:
-        return page.export("credit-applications")
-    return render(
-        request,
+    return page.respond(
         "limits/list.html",
         {
-            "page": page,
             "title": _("授信申请"),
             "can_apply": access.can(user, "limits.application.apply"),
             "new_url": reverse("limits_apply"),
         },
+        export_name="credit-applications",
     )
 
 
@@ -406,10 +403,12 @@ def limit_list(request: HttpRequest) -> HttpResponse:
         default_sort="next_review_on",
         exportable=access.can(user, "limits.limit.export"),
     )
-    if page.wants_export:
-        access.require(user, "limits.limit.export")
-        return page.export("credit-limits")
-    return render(request, "limits/list.html", {"page": page, "title": _("信用额度")})
+    return page.respond(
+        "limits/list.html",
+        {"title": _("信用额度")},
+        export_name="credit-limits",
+        export_action="limits.limit.export",
+    )
 
 
 @login_required
@@ -460,9 +459,7 @@ def review_list(request: HttpRequest) -> HttpResponse:
         apply_filters=selectors.apply_review_filters,
         default_sort="due",
     )
-    if page.wants_export:
-        return page.export("credit-reviews")
-    return render(request, "limits/list.html", {"page": page, "title": _("信用复查")})
+    return page.respond("limits/list.html", {"title": _("信用复查")}, export_name="credit-reviews")
 
 
 @login_required

@@ -108,18 +108,15 @@ def review_list(request: HttpRequest) -> HttpResponse:
         default_sort="-created_at",
         exportable=access.can(user, "onboarding.review.export"),
     )
-    if page.wants_export:
-        access.require(user, "onboarding.review.export")
-        return page.export("reviews")
-    return render(
-        request,
+    return page.respond(
         "onboarding/list.html",
         {
-            "page": page,
             "title": _("客户审核一览表"),
             "today": timezone.localdate(),
             "can_apply": access.can(user, "onboarding.review.apply"),
         },
+        export_name="reviews",
+        export_action="onboarding.review.export",
     )
 
 
@@ -348,18 +345,11 @@ def schedule(request: HttpRequest) -> HttpResponse:
         default_sort="next_review_on",
         exportable=access.can(user, "onboarding.review.export"),
     )
-    if page.wants_export:
-        access.require(user, "onboarding.review.export")
-        return page.export("requalification")
-    return render(
-        request,
+    return page.respond(
         "onboarding/schedule.html",
-        {
-            "page": page,
-            "today": today,
-            "can_open": access.can(user, "onboarding.requal.open"),
-            "form": RequalForm(),
-        },
+        {"today": today, "can_open": access.can(user, "onboarding.requal.open"), "form": RequalForm()},
+        export_name="requalification",
+        export_action="onboarding.review.export",
     )
 
 

@@ -653,6 +653,40 @@ def _all_checks(
     return outcomes, credit, excess
 
 
+def _record_checked(
+    order: Order,
+    *,
+    actor: Any,
+    action: str,
+    before: str,
+    how: dict[str, Any],
+    outcomes: list[checks.Outcome],
+    review: list[str],
+    versions: tuple[int | None, int | None],
+    extra: dict[str, Any] | None = None,
+    reason: str = "",
+) -> None:
+    """The audit entry of a submit or a release after the checks ran (R-ORD-02): the status change, how it came
+    (``how``), the check run, the failed checks, the review reasons, ``extra`` and the amount now counted."""
+    version, band_version = versions
+    audit.record(
+        actor=actor,
+        action=action,
+        obj=order,
+        changes={
+            "status": [before, order.status],
+            **how,
+            "run": order.check_run,
+            "failed": [o.key for o in outcomes if not o.passed],
+            "review": review,
+            **(extra or {}),
+            "counted_amount": str(order.counted_amount),
+        },
+        reason=reason,
+        policy_version=f"orders.checks:{version},orders.release_bands:{band_version}",
+    )
+
+
 def _submit(order: Order, *, actor: Any, why: str) -> Order:
     """The one submit path (submit, amend, reopen, copy): the order row is locked by the caller (or new)."""
     policy, version = policies.checks()
@@ -691,19 +725,15 @@ def _submit(order: Order, *, actor: Any, why: str) -> Order:
             order.status = OrderStatus.APPROVED
             order.approved_at = timezone.now()
     order.save()
-    audit.record(
+    _record_checked(
+        order,
         actor=actor,
         action=AuditAction.TRANSITION,
-        obj=order,
-        changes={
-            "status": [before, order.status],
-            "via": why,
-            "run": order.check_run,
-            "failed": [o.key for o in outcomes if not o.passed],
-            "review": review,
-            "counted_amount": str(order.counted_amount),
-        },
-        policy_version=f"orders.checks:{version},orders.release_bands:{band_version}",
+        before=before,
+        how={"via": why},
+        outcomes=outcomes,
+        review=review,
+        versions=(version, band_version),
     )
     return order
 
@@ -854,23 +884,17 @@ def order_release(*, actor: Any, order_id: Any, reason: str) -> Order:
             order.approved_at = now
         outcome = "released"
     order.save()
-    audit.record(
+    _record_checked(
+        order,
         actor=actor,
         action=AuditAction.DECISION,
-        obj=order,
-        changes={
-            "status": [before, order.status],
-            "release": outcome,
-            "run": order.check_run,
-            "failed": [o.key for o in outcomes if not o.passed],
-            "review": review,
-            "excess": str(excess),
-            "required_role": required,
-            "released_role": role,
-            "counted_amount": str(order.counted_amount),
-        },
+        before=before,
+        how={"release": outcome},
+        outcomes=outcomes,
+        review=review,
+        versions=(version, band_version),
+        extra={"excess": str(excess), "required_role": required, "released_role": role},
         reason=reason.strip(),
-        policy_version=f"orders.checks:{version},orders.release_bands:{band_version}",
     )
     return order
 

@@ -92,18 +92,15 @@ def order_list(request: HttpRequest) -> HttpResponse:
         apply_filters=_filters(user),
         default_sort="-created_at",
     )
-    if page.wants_export:
-        access.require(user, "orders.order.export")
-        return page.export("orders")
-    return render(
-        request,
+    return page.respond(
         "orders/list.html",
         {
-            "page": page,
             "title": _("订单"),
             "can_edit": access.can(user, "orders.order.edit"),
             "can_import": access.can(user, "orders.order.import"),
         },
+        export_name="orders",
+        export_action="orders.order.export",
     )
 
 
@@ -452,9 +449,7 @@ def hold_list(request: HttpRequest) -> HttpResponse:
     page = ListPage(
         request, selectors.hold_queue(actor=user), columns=hold_columns(), default_sort="created_at"
     )
-    if page.wants_export:
-        return page.export("credit-holds")
-    return render(request, "orders/list.html", {"page": page, "title": _("信用冻结")})
+    return page.respond("orders/list.html", {"title": _("信用冻结")}, export_name="credit-holds")
 
 
 def product_columns() -> list[Column]:
@@ -475,9 +470,7 @@ def product_list(request: HttpRequest) -> HttpResponse:
     page = ListPage(
         request, selectors.product_list(actor=request.user), columns=product_columns(), default_sort="code"
     )
-    if page.wants_export:
-        return page.export("products")
-    return render(request, "orders/list.html", {"page": page, "title": _("产品目录")})
+    return page.respond("orders/list.html", {"title": _("产品目录")}, export_name="products")
 
 
 @login_required

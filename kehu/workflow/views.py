@@ -252,9 +252,7 @@ def case_list(request: HttpRequest) -> HttpResponse:
         apply_filters=_case_filters,
         default_sort="-opened_at",
     )
-    if page.wants_export:
-        return page.export("cases")
-    return render(request, "workflow/case_list.html", {"page": page})
+    return page.respond("workflow/case_list.html", export_name="cases")
 
 
 class TransitionForm(KehuForm):
@@ -429,9 +427,7 @@ def definition_list(request: HttpRequest) -> HttpResponse:
         Column("departments", _("参与部门"), value=lambda d: _department_kinds(d.departments)),
     ]
     page = ListPage(request, qs.select_related("owner_user"), columns=columns, default_sort="key")
-    if page.wants_export:
-        return page.export("process-definitions")
-    return render(request, "workflow/definition_list.html", {"page": page})
+    return page.respond("workflow/definition_list.html", export_name="process-definitions")
 
 
 @login_required

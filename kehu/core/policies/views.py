@@ -125,19 +125,16 @@ def policy_detail(request: HttpRequest, key: str) -> HttpResponse:
         apply_filters=_filter,
         default_sort="-number",
     )
-    if page.wants_export:
-        return page.export(f"policy-{key}")
-    return render(
-        request,
+    return page.respond(
         "policies/detail.html",
         {
             "ptype": ptype,
             "current": current,
             "value_rows": display.rows(ptype, current.values),
-            "page": page,
             "status_css": STATUS_CSS,
             "can_propose": access.can(user, "policy.propose"),
         },
+        export_name=f"policy-{key}",
     )
 
 

@@ -129,24 +129,18 @@ def audit_search(request: HttpRequest) -> HttpResponse:
         default_sort="-seq",
         exportable=access.can(request.user, "audit.export"),
     )
-    if page.wants_export:
-        access.require(user, "audit.export")
-        response = page.export("audit-trail")
-        filters = (
-            page.form.cleaned_data
-            if page.form is not None and page.form.is_bound and page.form.is_valid()
-            else {}
-        )
+
+    def logged() -> None:
+        form = page.form
+        filters = form.cleaned_data if form is not None and form.is_bound and form.is_valid() else {}
         audit.export_record(actor=user, filters=filters, rows=page.paginator.count)
-        return response
-    return render(
-        request,
+
+    return page.respond(
         "core/audit/search.html",
-        {
-            "page": page,
-            "can_export": access.can(user, "audit.export"),
-            "can_verify": access.can(user, "audit.verify"),
-        },
+        {"can_export": access.can(user, "audit.export"), "can_verify": access.can(user, "audit.verify")},
+        export_name="audit-trail",
+        export_action="audit.export",
+        on_export=logged,
     )
 
 

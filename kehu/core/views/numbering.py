@@ -8,7 +8,6 @@ from django import forms
 from django.contrib.auth.decorators import login_required
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
 from django.urls import URLPattern, path
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -63,10 +62,8 @@ def numbering_list(request: HttpRequest) -> HttpResponse:
         apply_filters=_filter,
         default_sort="-year",
     )
-    if page.wants_export:
-        return page.export("number-series")
-    return render(
-        request, "core/numbering/list.html", {"page": page, "series": numbering.registered_series()}
+    return page.respond(
+        "core/numbering/list.html", {"series": numbering.registered_series()}, export_name="number-series"
     )
 
 

@@ -92,16 +92,13 @@ def user_list(request: HttpRequest) -> HttpResponse:
         apply_filters=org.apply_user_filters,
         default_sort="username",
     )
-    if page.wants_export:
-        return page.export("users")
-    return render(
-        request,
+    return page.respond(
         "core/org/user_list.html",
         {
-            "page": page,
             "can_manage": access.can(user, "org.user.manage"),
             "can_import": access.can(user, "org.user.import"),
         },
+        export_name="users",
     )
 
 
@@ -494,9 +491,7 @@ def region_list(request: HttpRequest) -> HttpResponse:
         Column("active", _("状态"), sort="active", template="core/org/_active_cell.html"),
     ]
     page = ListPage(request, org.region_list(actor=actor), columns=columns, default_sort="code")
-    if page.wants_export:
-        return page.export("regions")
-    return render(request, "core/org/region_list.html", {"page": page})
+    return page.respond("core/org/region_list.html", export_name="regions")
 
 
 def _region_form_view(request: HttpRequest, region: Region | None) -> HttpResponse:
@@ -650,10 +645,8 @@ def absence_list(request: HttpRequest) -> HttpResponse:
         apply_filters=org.apply_absence_filters,
         default_sort="-start",
     )
-    if page.wants_export:
-        return page.export("absences")
-    return render(
-        request, "core/org/absence_list.html", {"page": page, "form": form, "can_manage": can_manage}
+    return page.respond(
+        "core/org/absence_list.html", {"form": form, "can_manage": can_manage}, export_name="absences"
     )
 
 

@@ -8,7 +8,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.urls import path
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -51,9 +51,9 @@ def token_list(request: HttpRequest) -> HttpResponse:
         Column("actions", "", template="core/tokens/_revoke.html", export=False, css="text-end"),
     ]
     page = ListPage(request, tokens.token_list(actor=user), columns=columns, default_sort="-created_at")
-    if page.wants_export:
-        return page.export("api-tokens")
-    return render(request, "core/tokens/list.html", {"page": page, "form": form, "new_token": new_token})
+    return page.respond(
+        "core/tokens/list.html", {"form": form, "new_token": new_token}, export_name="api-tokens"
+    )
 
 
 @login_required
