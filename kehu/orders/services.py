@@ -565,16 +565,16 @@ def _credit(
     problems = []
     if excess > 0:
         if limit is None:
-            problems.append(_("客户没有生效的信用额度，订单金额 %(a)s 全部超额") % {"a": adding})
+            problems.append(_("客户没有生效的信用额度，订单金额 %(a)s 全部超额") % {"a": _amount(adding)})
         else:
             problems.append(
                 _("订单后信用占用 %(after)s 超过额度 %(limit)s，超额 %(excess)s")
-                % {"after": after, "limit": limit_amount, "excess": excess}
+                % {"after": _amount(after), "limit": _amount(limit_amount), "excess": _amount(excess)}
             )
     if overdue_bad:
         problems.append(
             _("有逾期应收 %(amt)s，最长逾期 %(d)s 天，超过容忍 %(tol)s 天")
-            % {"amt": overdue.amount, "d": overdue.oldest_days, "tol": policy.overdue_tolerance_days}
+            % {"amt": _amount(overdue.amount), "d": overdue.oldest_days, "tol": policy.overdue_tolerance_days}
         )
     versions = {"orders.checks": version}
     if problems:
@@ -585,13 +585,23 @@ def _credit(
         reason = _(
             "订单后信用占用 %(after)s 超过额度 %(limit)s，但本订单计入金额未增加（原 %(was)s，现 %(now)s），"
             "不因超额冻结；无超出容忍的逾期。"
-        ) % {"after": after, "limit": limit_amount, "was": order.counted_amount, "now": adding}
+        ) % {
+            "after": _amount(after),
+            "limit": _amount(limit_amount),
+            "was": _amount(order.counted_amount),
+            "now": _amount(adding),
+        }
     else:
         reason = _("订单后信用占用 %(after)s，不超过额度 %(limit)s；无超出容忍的逾期。") % {
-            "after": after,
-            "limit": limit_amount,
+            "after": _amount(after),
+            "limit": _amount(limit_amount),
         }
     return checks.Outcome(CheckKey.CREDIT, True, reason, figures, versions), ZERO
+
+
+def _amount(value: Any) -> str:
+    """An amount in a check's reason: 1,234,567.50."""
+    return f"{Decimal(value or 0):,.2f}"
 
 
 def _move(order: Order, new_counted: Decimal) -> None:

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_POST
 from kehu.core import access, audit
 from kehu.core.errorpages import message_error
 from kehu.core.errors import KehuError, ValidationFailed
-from kehu.core.listing import Column, ListPage
+from kehu.core.listing import MONEY_CELL, Column, ListPage
 from kehu.customers.models import Customer, CustomerStatus
 from kehu.customers.search import search_q
 from kehu.orders import adapters, checks, imports, policies, selectors, services
@@ -34,14 +34,7 @@ from kehu.orders.forms import (
     terms_choices,
 )
 from kehu.orders.models import CheckKey, Order, OrderStatus
-
-STATUS_CSS: dict[str, str] = {
-    OrderStatus.DRAFT: "bg-secondary-subtle text-secondary-emphasis",
-    OrderStatus.CREDIT_HOLD: "bg-danger-subtle text-danger-emphasis",
-    OrderStatus.REVIEW_PENDING: "bg-warning-subtle text-warning-emphasis",
-    OrderStatus.APPROVED: "bg-success-subtle text-success-emphasis",
-    OrderStatus.CANCELLED: "bg-light text-muted",
-}
+from kehu.orders.templatetags.orders_tags import STATUS_CSS
 
 
 def _money(value: Any) -> str:
@@ -51,21 +44,34 @@ def _money(value: Any) -> str:
 def order_columns() -> list[Column]:
     link = lambda o: reverse("orders_detail", args=[o.pk])  # noqa: E731
     return [
-        Column("number", _("订单编号"), sort="number", link=link),
+        Column("number", _("订单编号"), sort="number", link=link, css="text-nowrap"),
         Column("customer", _("客户"), sort="customer__name", value=lambda o: o.customer.name, link=link),
-        Column("owner", _("负责人"), sort="owner__username", value=lambda o: o.owner.label),
+        Column("owner", _("负责人"), sort="owner__username", value=lambda o: str(o.owner), css="text-nowrap"),
         Column("channel", _("接单渠道"), value=lambda o: o.get_channel_display()),
-        Column("requested_date", _("要求交货日期"), sort="requested_date"),
+        Column("requested_date", _("要求交货日期"), sort="requested_date", css="text-nowrap"),
         Column(
-            "total_amount", _("价税合计"), sort="total_amount", value=lambda o: o.total_amount, css="text-end"
+            "total_amount",
+            _("价税合计"),
+            sort="total_amount",
+            value=lambda o: o.total_amount,
+            template=MONEY_CELL,
+            css="text-end text-nowrap",
         ),
-        Column("status", _("状态"), sort="status", value=lambda o: o.get_status_display()),
+        Column(
+            "status",
+            _("状态"),
+            sort="status",
+            value=lambda o: o.get_status_display(),
+            template="orders/partials/_status_cell.html",
+            css="text-nowrap",
+        ),
         Column("on_hold", _("信用冻结"), value=lambda o: _("是") if o.on_hold else ""),
         Column(
             "created_at",
             _("录入时间"),
             sort="created_at",
             value=lambda o: timezone.localtime(o.created_at).date(),
+            css="text-nowrap",
         ),
     ]
 
@@ -414,17 +420,32 @@ def _back(request: HttpRequest, pk: int) -> HttpResponse:
 def hold_columns() -> list[Column]:
     link = lambda h: reverse("orders_detail", args=[h.order_id])  # noqa: E731
     return [
-        Column("number", _("订单编号"), sort="order__number", value=lambda h: h.order.number, link=link),
+        Column(
+            "number",
+            _("订单编号"),
+            sort="order__number",
+            value=lambda h: h.order.number,
+            link=link,
+            css="text-nowrap",
+        ),
         Column("customer", _("客户"), sort="order__customer__name", value=lambda h: h.order.customer.name),
-        Column("owner", _("负责人"), value=lambda h: h.order.owner.label),
+        Column("owner", _("负责人"), value=lambda h: str(h.order.owner), css="text-nowrap"),
         Column(
             "total",
             _("价税合计"),
             sort="order__total_amount",
             value=lambda h: h.order.total_amount,
-            css="text-end",
+            template=MONEY_CELL,
+            css="text-end text-nowrap",
         ),
-        Column("excess", _("超额"), sort="excess", value=lambda h: h.excess, css="text-end"),
+        Column(
+            "excess",
+            _("超额"),
+            sort="excess",
+            value=lambda h: h.excess,
+            template=MONEY_CELL,
+            css="text-end text-nowrap",
+        ),
         Column("overdue_days", _("最长逾期天数"), sort="overdue_days", css="text-end"),
         Column("required_role", _("所需审批权限"), value=lambda h: services.role_label(h.required_role)),
         Column(
@@ -438,6 +459,7 @@ def hold_columns() -> list[Column]:
             _("冻结时间"),
             sort="created_at",
             value=lambda h: timezone.localtime(h.created_at).date(),
+            css="text-nowrap",
         ),
     ]
 
@@ -458,7 +480,13 @@ def product_columns() -> list[Column]:
         Column("name", _("产品名称"), sort="name"),
         Column("spec", _("规格型号")),
         Column("unit", _("单位")),
-        Column("control_price", _("内控价"), sort="control_price", css="text-end"),
+        Column(
+            "control_price",
+            _("内控价"),
+            sort="control_price",
+            template=MONEY_CELL,
+            css="text-end text-nowrap",
+        ),
         Column("tax_rate", _("税率（%）"), css="text-end"),
         Column("scope", _("产品范围"), sort="scope", value=lambda p: p.get_scope_display()),
         Column("active", _("在售"), value=lambda p: _("是") if p.active else _("否")),
