@@ -343,6 +343,21 @@ def _detail_labels() -> dict[str, str]:
     }  # fmt: skip
 
 
+_CHANGE_LABELS: dict[str, dict[str, Any]] = {}
+_CHANGE_VALUES: dict[str, dict[str, dict[str, Any]]] = {}
+
+
+def register_change_labels(
+    object_type: str, labels: dict[str, Any], values: dict[str, dict[str, Any]] | None = None
+) -> None:
+    """Labels for the keys a module writes into the changes of ``object_type`` ("app_label.model") that are not
+    model fields (e.g. ``{"run": _("检查次数")}``), and labels for their coded values (``{"failed": {"credit":
+    _("信用检查")}}``), so that history pages show words, not keys."""
+    _CHANGE_LABELS.setdefault(object_type, {}).update(labels)
+    for key, mapping in (values or {}).items():
+        _CHANGE_VALUES.setdefault(object_type, {}).setdefault(key, {}).update(mapping)
+
+
 def _model_field(object_type: str, name: str) -> Any:
     from django.apps import apps
     from django.core.exceptions import FieldDoesNotExist
@@ -356,7 +371,8 @@ def _model_field(object_type: str, name: str) -> Any:
 def _field_label(object_type: str, name: str) -> str:
     field = _model_field(object_type, name)
     if field is None:
-        return _detail_labels().get(name, name)
+        registered = _CHANGE_LABELS.get(object_type, {}).get(name)
+        return str(registered) if registered is not None else _detail_labels().get(name, name)
     return str(getattr(field, "verbose_name", name))
 
 
@@ -421,6 +437,15 @@ def _display(value: Any, field: Any = None, labels: dict[tuple[Any, str], str] |
     return str(value)
 
 
+def _decode(value: Any, coded: dict[str, Any]) -> Any:
+    """Codes as their labels: one code, a list of codes, or codes written comma-separated."""
+    if isinstance(value, list):
+        return [_decode(v, coded) for v in value]
+    if isinstance(value, str) and "," in value:
+        return ", ".join(str(_decode(v, coded)) for v in value.split(","))
+    return str(coded[value]) if isinstance(value, str) and value in coded else value
+
+
 def change_rows(entry: AuditEntry) -> list[dict[str, Any]]:
     """The entry's changes as rows ``{field, label, before, after, is_change}`` for display and export.
 
@@ -434,6 +459,9 @@ def change_rows(entry: AuditEntry) -> list[dict[str, Any]]:
             continue
         field = _model_field(entry.object_type, name)
         labels = getattr(entry, "_related_labels", None)
+        coded = _CHANGE_VALUES.get(entry.object_type, {}).get(name)
+        if coded:
+            value = _decode(value, coded)
         rows.append(
             {
                 "field": name,

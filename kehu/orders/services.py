@@ -687,8 +687,9 @@ def _record_checked(
             "status": [before, order.status],
             **how,
             "run": order.check_run,
-            "failed": [o.key for o in outcomes if not o.passed],
-            "review": review,
+            # comma-separated, not lists: a list of two would read as a before/after pair in the trail
+            "failed": ",".join(o.key for o in outcomes if not o.passed),
+            "review": ",".join(review),
             **(extra or {}),
             "counted_amount": str(order.counted_amount),
         },

@@ -26,3 +26,43 @@ def ready() -> None:
         ],
     )
     register_loader(70, "orders", load_orders)  # after grading (60): checks read grades
+    _register_change_labels()
+
+
+def _register_change_labels() -> None:
+    """Words for the keys and codes the order services write into the audit trail (history pages)."""
+    from kehu.core.audit import register_change_labels
+    from kehu.core.models.org import RoleCode
+    from kehu.orders.models import CheckKey
+
+    roles = dict(RoleCode.choices)
+    register_change_labels(
+        "orders.order",
+        {
+            "via": _("操作"),
+            "run": _("检查次数"),
+            "failed": _("未通过的检查"),
+            "review": _("转评审原因"),
+            "lines": _("订单行数"),
+            "release": _("解除结果"),
+            "excess": _("超额"),
+            "required_role": _("所需审批权限"),
+            "released_role": _("解除人权限"),
+            "reopen": _("重新打开"),
+            "amendment": _("变更"),
+            "copied_from": _("复制自"),
+        },
+        values={
+            "via": {"submit": _("提交"), "copy": _("复制后提交"), "amend": _("变更后重新检查")},
+            "failed": dict(CheckKey.choices),
+            "review": {
+                "failed_check": _("检查未通过"),
+                "threshold": _("超过评审金额阈值"),
+                "non_standard": _("非标订单"),
+                "strict_review": _("等级要求严格评审"),
+            },
+            "release": {"released": _("已解除"), "blocked": _("退回草稿（其他检查未通过）")},
+            "required_role": roles,
+            "released_role": roles,
+        },
+    )

@@ -528,3 +528,22 @@ def test_history_rows_show_choice_labels_and_skip_empty_fields_of_a_creation():
     rows = {r["field"]: r for r in audit.change_rows(entry)}
     assert rows["kind"]["after"] == "质量部"  # the label of DepartmentKind.QUALITY, not the code
     assert "parent" not in rows  # left empty at creation: not listed
+
+
+def test_registered_change_labels_turn_keys_and_codes_into_words():
+    """History pages show words for the keys a module writes that are not model fields, and for their codes."""
+    actor = UserFactory()
+    audit.register_change_labels(
+        "core.user", {"via_test": "测试方式"}, values={"via_test": {"submit": "提交"}, "codes": {"a": "甲"}}
+    )
+    entry = audit.record(
+        actor=actor,
+        action="update",
+        obj=actor,
+        changes={"via_test": "submit", "codes": "a,b", "other": "x", "pair": ["a", "b"]},
+    )
+    rows = {r["field"]: r for r in audit.change_rows(entry)}
+    assert rows["via_test"]["label"] == "测试方式" and rows["via_test"]["after"] == "提交"
+    assert rows["codes"]["after"] == "甲, b"  # unknown codes stay as they are
+    assert rows["pair"]["is_change"] and rows["pair"]["after"] == "b"  # a two-item list is before/after
+    assert rows["other"]["label"] == "other" and rows["other"]["after"] == "x"
