@@ -22,7 +22,7 @@ from kehu.customers.models import Customer
 from kehu.grading import policies, selectors, services, views_overrides, views_simulation, visits
 from kehu.grading.forms import ApproveForm, InputsForm, StartForm
 from kehu.grading.interface import grade_terms
-from kehu.grading.models import RunStatus
+from kehu.grading.models import GradingRun, RunStatus
 
 
 def item_label(key: str) -> str:
@@ -75,13 +75,28 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
             "run": run,
             "previous": previous,
             "distribution": selectors.distribution_rows(run),
-            "movers": selectors.movers(run, previous)[:200],
+            **_movers_context(run, previous),
             "results": results,
             "can_approve": can_approve,
             "approve_form": ApproveForm(),
             **views_overrides.run_detail_context(actor, run, previous, results),
         },
     )
+
+
+MOVERS_SHOWN = 200
+
+
+def _movers_context(run: GradingRun, previous: GradingRun | None) -> dict[str, Any]:
+    """The movers against the previous run in force: counts per direction and the first ``MOVERS_SHOWN`` rows (the
+    first run of all has no previous run, so nobody "moves")."""
+    if previous is None:
+        return {"movers": [], "mover_counts": {}, "movers_total": 0}
+    rows = selectors.movers(run, previous)
+    counts: dict[str, int] = {}
+    for m in rows:
+        counts[m["direction"]] = counts.get(m["direction"], 0) + 1
+    return {"movers": rows[:MOVERS_SHOWN], "mover_counts": counts, "movers_total": len(rows)}
 
 
 @login_required

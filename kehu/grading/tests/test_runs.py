@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from kehu.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -283,6 +284,24 @@ def test_movers_against_the_previous_approved_run(org, book):
     assert last.pk in moved and moved[last.pk][2] == "up"
     assert all(d in ("up", "down") for _b, _a, d in moved.values())
     assert top.pk not in moved or moved[top.pk][2] == "down"
+
+
+def test_run_page_counts_movers_and_says_when_there_is_nothing_to_compare(org, book, client):
+    """The first run has no run to compare with: the page says so instead of listing everyone as new; a later run
+    shows the counts per direction and its movers."""
+    first = _run(org["mgr_east"])
+    services.run_approve(actor=org["gm"], run_id=first.pk)
+    client.force_login(org["gm"])
+    body = client.get(reverse("grading_run_detail", args=[first.pk])).content.decode()
+    assert "首次分级，没有可对比的运行" in body and 'id="movers"' not in body
+    services.inputs_enter(
+        actor=org["rep2"],
+        customer_id=book["customers"][5].pk,
+        values={"margin": "30", "purchase_share": "50", "sales_model": "direct", "industry_reputation": "5"},
+    )
+    second = _run(org["mgr_east"])
+    body = client.get(reverse("grading_run_detail", args=[second.pk])).content.decode()
+    assert 'id="mover-counts"' in body and 'data-direction="up"' in body
 
 
 def test_progress_is_reported_and_a_failure_frees_the_queue(org, book, monkeypatch):
