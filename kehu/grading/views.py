@@ -84,6 +84,30 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
     )
 
 
+def item_value(key: str, value: Any) -> str:
+    """A scorecard input as people read it: amounts grouped, days and percentages with their unit, the sales
+    model by its name."""
+    from decimal import Decimal, InvalidOperation
+
+    if value is None or value == "":
+        return ""
+    if key == "sales_model":
+        return str({k: _(v) for k, v in policies.SALES_MODELS}.get(str(value), value))
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        return str(value)
+    if key == "sales_volume":
+        return f"{number:,.2f}"
+    if key == "payment_reputation":
+        return _("最长逾期 %(d)s 天") % {"d": value}
+    if key in ("margin", "purchase_share"):
+        return f"{number}%"
+    if key == "years_of_trade":
+        return _("%(y)s 年") % {"y": value}
+    return str(value)
+
+
 MOVERS_SHOWN = 200
 
 
@@ -154,7 +178,13 @@ def render_section(request: HttpRequest, customer: Customer) -> str | None:
     breakdown = []
     if current is not None:
         for row in current.breakdown.get("items", []):
-            breakdown.append({**row, "label": item_label(str(row["key"]))})
+            breakdown.append(
+                {
+                    **row,
+                    "label": item_label(str(row["key"])),
+                    "value": item_value(str(row["key"]), row.get("value")),
+                }
+            )
     return render_to_string(
         "grading/_section.html",
         {

@@ -322,3 +322,13 @@ def test_progress_is_reported_and_a_failure_frees_the_queue(org, book, monkeypat
     assert not GradingResult.objects.filter(run=failed).exists()
     monkeypatch.undo()
     assert _run(org["mgr_east"]).status == RunStatus.COMPUTED
+
+
+def test_item_values_are_shown_as_people_read_them():
+    from kehu.grading.views import item_value
+
+    assert item_value("sales_volume", "498250") == "498,250.00"
+    assert item_value("payment_reputation", 168) == "最长逾期 168 天"
+    assert item_value("sales_model", "agent") == "代理商"
+    assert item_value("margin", "27.00") == "27.00%"
+    assert item_value("order_volume", 8) == "8" and item_value("margin", None) == ""
