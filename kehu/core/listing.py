@@ -28,7 +28,8 @@ from kehu.core import access
 from kehu.core.excel import xlsx_response
 
 PAGE_SIZES = (20, 50, 100)
-MONEY_CELL = "core/partials/_money_cell.html"  # Column(template=MONEY_CELL): 1,234.50 on the page, a number in xlsx
+# Column(template=MONEY_CELL): 1,234.50 on the page, a number in the xlsx export
+MONEY_CELL = "core/partials/_money_cell.html"
 EXPORT_MAX_ROWS = 100_000
 
 
