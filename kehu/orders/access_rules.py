@@ -30,7 +30,9 @@ EDITORS: dict[str, Scope] = {R.SALES_REP: OWN, R.SALES_MANAGER: DEPT, R.GENERAL_
 
 register(
     {
-        "orders.order.view": dict(READERS),
+        # the review group reads the orders it reviews (R-ORD-03); other step holders see an order while its review
+        # task is theirs
+        "orders.order.view": {**READERS, R.REVIEWER: ALL},
         "orders.order.export": dict(READERS),
         "orders.order.edit": dict(EDITORS),
         "orders.order.import": {R.SALES_REP: OWN, R.SALES_MANAGER: DEPT},

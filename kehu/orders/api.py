@@ -11,6 +11,7 @@ from django.http import HttpRequest
 from ninja import Query, Router, Schema, Status
 from ninja.pagination import PageNumberPagination, paginate
 
+from kehu.orders import review as review_flow
 from kehu.orders import selectors, services
 from kehu.orders.models import Order
 
@@ -275,6 +276,28 @@ def amend(request: HttpRequest, order_id: int, payload: AmendIn) -> Any:
     data = payload.dict()
     data["lines"] = _lines(payload)
     return _done(request, services.order_update(actor=request.user, order_id=order_id, **data))
+
+
+class ReviewIn(Schema):
+    comment: str = ""
+    expected_state: str | None = None
+
+
+@router.post(
+    "/{order_id}/review/{transition}", response=OrderOut, summary="Take a step of the order review (opinion)"
+)
+def review_step(request: HttpRequest, order_id: int, transition: str, payload: ReviewIn) -> Any:
+    """A step of the order review (R-ORD-03, R-ORD-04): ``content_pass``, ``sales_pass``, ``purchasing_pass``,
+    ``logistics_pass``, ``finance_pass``, ``approve``, ``reject``, ``send_back``. ``expected_state`` is the step the
+    caller saw (409 when another reviewer decided first). 403 when the step is not the caller's."""
+    order = review_flow.order_review(
+        actor=request.user,
+        order_id=order_id,
+        transition=transition,
+        comment=payload.comment,
+        expected_state=payload.expected_state,
+    )
+    return _payload(order)
 
 
 @router.post("/{order_id}/copy", response={201: OrderOut}, summary="Copy an order into a new draft")

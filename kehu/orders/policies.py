@@ -152,6 +152,59 @@ class BandsPolicy(BaseModel):
         return role
 
 
+REVIEW = "orders.review"
+# the review steps in their order (R-ORD-03, R-ORD-04)
+REVIEW_STEPS = ("content", "sales", "purchasing", "logistics", "finance", "management")
+
+
+def _default_step_roles() -> dict[str, str]:
+    # no purchasing or logistics role exists: the review group (reviewer) records those opinions by default
+    return {
+        "content": "reviewer",
+        "sales": "sales_manager",
+        "purchasing": "reviewer",
+        "logistics": "reviewer",
+        "finance": "finance",
+        "management": "general_manager",
+    }
+
+
+def _default_step_days() -> dict[str, int]:
+    return {"content": 2, "sales": 1, "purchasing": 1, "logistics": 1, "finance": 1, "management": 2}
+
+
+class ReviewPolicy(BaseModel):
+    step_roles: dict[str, str] = Field(
+        default_factory=_default_step_roles,
+        title=gettext_noop("各评审环节的办理角色"),
+        description=gettext_noop(
+            "content 内容与可行性评审、sales 销售、purchasing 采购、logistics 物流、finance 财务、"
+            "management 管理层审批。"
+        ),
+    )
+    step_days: dict[str, int] = Field(
+        default_factory=_default_step_days,
+        title=gettext_noop("各评审环节期限"),
+        json_schema_extra={"unit": gettext_noop("工作日")},
+    )
+
+    @model_validator(mode="after")
+    def _steps(self) -> ReviewPolicy:
+        from kehu.core.models.org import RoleCode
+
+        if set(self.step_roles) != set(REVIEW_STEPS):
+            raise ValueError(gettext("评审环节须为：%(s)s") % {"s": "、".join(REVIEW_STEPS)})
+        bad = sorted(set(self.step_roles.values()) - set(RoleCode.values))
+        if bad:
+            raise ValueError(gettext("未知的角色：%(codes)s") % {"codes": "、".join(bad)})
+        if set(self.step_days) - set(REVIEW_STEPS) or any(d < 1 or d > 60 for d in self.step_days.values()):
+            raise ValueError(gettext("评审环节期限须为 1 至 60 个工作日。"))
+        return self
+
+    def role(self, step: str) -> str:
+        return self.step_roles.get(step, "")
+
+
 def rank(role: str) -> int:
     return ROLE_ORDER.index(role) if role in ROLE_ORDER else -1
 
@@ -179,6 +232,22 @@ def register() -> None:
         approver_roles=("general_manager",),
         description=_("按超出信用额度的金额确定解除信用冻结所需的权限（R-CRD-05）。"),
     )
+
+    register_policy_type(
+        REVIEW,
+        label=_("订单评审"),
+        schema=ReviewPolicy,
+        default=ReviewPolicy(),
+        allows_trial=False,
+        approver_roles=("general_manager",),
+        description=_("订单评审各环节的办理角色与期限（工作日）（R-ORD-03、R-ORD-04）。"),
+    )
+
+
+def review() -> tuple[ReviewPolicy, int | None]:
+    from kehu.core.policies import policy_values
+
+    return policy_values(REVIEW, ReviewPolicy)
 
 
 def checks() -> tuple[ChecksPolicy, int | None]:

@@ -36,6 +36,7 @@ from kehu.core.numbering import number_next
 from kehu.core.numbering import register_series as _register_series
 from kehu.customers.models import Customer
 from kehu.orders import adapters, checks, policies
+from kehu.orders import review as review_flow
 from kehu.orders.models import (
     ZERO,
     Channel,
@@ -736,6 +737,7 @@ def _submit(order: Order, *, actor: Any, why: str) -> Order:
             order.status = OrderStatus.APPROVED
             order.approved_at = timezone.now()
     order.save()
+    review_flow.sync_case(order, actor=actor, why=why)
     _record_checked(
         order,
         actor=actor,
@@ -895,6 +897,7 @@ def order_release(*, actor: Any, order_id: Any, reason: str) -> Order:
             order.approved_at = now
         outcome = "released"
     order.save()
+    review_flow.sync_case(order, actor=actor, why="release")
     _record_checked(
         order,
         actor=actor,
@@ -921,12 +924,19 @@ def role_label(code: str) -> str:
 
 @transaction.atomic
 def order_cancel(*, actor: Any, order_id: Any, reason: str) -> Order:
-    """Cancel an order; what it counted in exposure comes off at once; an open hold ends."""
+    """Cancel an order; what it counted in exposure comes off at once; an open hold ends; an open review case ends
+    (withdrawn)."""
     if not (reason or "").strip():
         raise ValidationFailed(_("取消订单须填写理由。"), field="reason", rule="required")
     order = _order_for(actor, order_id)
     if order.status == OrderStatus.CANCELLED:
         raise Conflict(_("订单已取消。"), field="status", rule="state")
+    return cancel_locked(order, actor=actor, reason=reason.strip())
+
+
+def cancel_locked(order: Order, *, actor: Any, reason: str, how: str = "cancelled") -> Order:
+    """The cancel path on a locked order (cancel, and a review rejecting the order, R-ORD-04): the exposure it
+    counted is released at once, an open hold ends."""
     if order.counted_amount:
         adapters.exposure_lock(order.customer)  # before the audit head
         _move(order, ZERO)
@@ -935,11 +945,21 @@ def order_cancel(*, actor: Any, order_id: Any, reason: str) -> Order:
     order.status = OrderStatus.CANCELLED
     order.cancelled_at = timezone.now()
     order.save()
+    review_flow.sync_case(order, actor=actor, why=reason)
     audit.record(
         actor=actor,
         action=AuditAction.TRANSITION,
         obj=order,
-        changes={"status": [before, order.status], "counted_amount": str(order.counted_amount)},
-        reason=reason.strip(),
+        changes={
+            "status": [before, order.status],
+            **({"review": how} if how != "cancelled" else {}),
+            "counted_amount": str(order.counted_amount),
+        },
+        reason=reason,
     )
     return order
+
+
+def move_counted(order: Order, new_counted: Decimal) -> None:
+    """What the order counts in exposure brought to ``new_counted`` (order row and exposure row locked)."""
+    _move(order, new_counted)

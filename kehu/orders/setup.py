@@ -8,11 +8,12 @@ from django.utils.translation import gettext_lazy as _
 def ready() -> None:
     from kehu.core.demo import register_loader
     from kehu.core.navigation import MenuItem, register_module
-    from kehu.orders import access_rules, policies, services  # noqa: F401
+    from kehu.orders import access_rules, policies, services, workflow  # noqa: F401
     from kehu.orders.demo import load_orders
 
     policies.register()
     services.register_series()
+    workflow.register()
     register_module(
         "orders",
         _("订单"),
@@ -51,6 +52,7 @@ def _register_change_labels() -> None:
             "reopen": _("重新打开"),
             "amendment": _("变更"),
             "copied_from": _("复制自"),
+            "case": _("评审流程"),
         },
         values={
             "via": {"submit": _("提交"), "copy": _("复制后提交"), "amend": _("变更后重新检查")},
@@ -60,6 +62,9 @@ def _register_change_labels() -> None:
                 "threshold": _("超过评审金额阈值"),
                 "non_standard": _("非标订单"),
                 "strict_review": _("等级要求严格评审"),
+                "approved": _("评审批准"),
+                "returned": _("评审退回销售"),
+                "review_rejected": _("评审否决"),
             },
             "release": {"released": _("已解除"), "blocked": _("退回草稿（其他检查未通过）")},
             "required_role": roles,

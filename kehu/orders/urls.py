@@ -15,4 +15,5 @@ urlpatterns = [
     path("orders/<int:pk>/", views.order_detail, name="orders_detail"),
     path("orders/<int:pk>/edit/", views.order_edit, name="orders_edit"),
     path("orders/<int:pk>/action/<str:action>/", views.order_action, name="orders_action"),
+    path("orders/<int:pk>/review/<str:transition>/", views.order_review, name="orders_review"),
 ]

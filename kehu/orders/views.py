@@ -24,6 +24,7 @@ from kehu.core.listing import MONEY_CELL, Column, ListPage
 from kehu.customers.models import Customer, CustomerStatus
 from kehu.customers.search import search_q
 from kehu.orders import adapters, checks, imports, policies, selectors, services
+from kehu.orders import review as review_flow
 from kehu.orders.forms import (
     LINE_FIELDS,
     LINE_ROWS,
@@ -349,7 +350,9 @@ def order_live_check(request: HttpRequest) -> HttpResponse:
 @login_required
 def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user: Any = request.user
-    order = selectors.order_get(actor=user, order_id=pk)
+    order = selectors.order_get_for_review(actor=user, order_id=pk)
+    case = review_flow.latest_case(order)
+    review_actions = review_flow.actions_for(case, user)
     can_edit = (
         access.in_scope(user, "orders.order.edit", order) if access.can(user, "orders.order.edit") else False
     )
@@ -378,8 +381,42 @@ def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "can_release": can_release,
             "reason_form": ReasonForm(),
             "S": OrderStatus,
+            "case": case,
+            "case_events": review_flow.case_events(case) if case else [],
+            "case_state_label": _step_label(case),
+            "review_actions": review_actions,
         },
     )
+
+
+def _step_label(case: Any) -> str:
+    if case is None:
+        return ""
+    state = next((s for s in case.definition_version.spec["states"] if s["key"] == case.state), None)
+    return str(_(state["label"])) if state else case.state
+
+
+@login_required
+@require_POST
+def order_review(request: HttpRequest, pk: int, transition: str) -> HttpResponse:
+    """A review step from the order page (R-ORD-03, R-ORD-04): opinion and the step the user saw."""
+    user: Any = request.user
+    try:
+        review_flow.order_review(
+            actor=user,
+            order_id=pk,
+            transition=transition,
+            comment=request.POST.get("comment", ""),
+            expected_state=request.POST.get("expected_state") or None,
+        )
+        messages.success(request, _("操作已完成。"))
+    except KehuError as exc:
+        message_error(request, exc)
+    try:
+        selectors.order_get_for_review(actor=user, order_id=pk)
+    except KehuError:  # the step was theirs only: back to the inbox
+        return redirect("workflow_inbox")
+    return _back(request, pk)
 
 
 @login_required

@@ -877,6 +877,39 @@ def case_transition(
 
 
 @transaction.atomic
+def case_withdraw(*, actor: Any, case_id: int, state: str, reason: str = "") -> Case:
+    """Close an open case in the final ``state`` from its module (the record it serves was changed or cancelled
+    there): its open tasks are cancelled and one event recorded; no guard or effect runs."""
+    case = Case.objects.select_for_update(of=("self",)).select_related("definition_version").get(pk=case_id)
+    target = spec_view(case.definition_version).state(state)
+    if target is None or not target["final"]:
+        raise ValueError(f"{state!r} is not a final state")
+    if case.is_closed:
+        return case
+    now = timezone.now()
+    from_state = case.state
+    case.event_count += 1
+    CaseEvent.objects.create(
+        case=case,
+        seq=case.event_count,
+        transition="withdraw",
+        transition_label=str(gettext_lazy(target["label"]))[:100],
+        from_state=from_state,
+        to_state=state,
+        actor=actor,
+        at=now,
+        comment=reason,
+    )
+    case.tasks.filter(state=TaskState.OPEN).update(state=TaskState.CANCELLED, closed_at=now)
+    case.state, case.state_entered_at, case.state_due, case.closed_at = state, now, None, now
+    case.save(update_fields=["state", "state_entered_at", "state_due", "closed_at", "event_count"])
+    audit.record(
+        actor=actor, action="transition", obj=case, changes={"state": [from_state, state]}, reason=reason
+    )
+    return case
+
+
+@transaction.atomic
 def task_create(
     *,
     target: models.Model,

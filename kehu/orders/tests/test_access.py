@@ -19,7 +19,7 @@ ROLES = [
 # fmt: off
 EXPECTED = {
     #                        rep mgr co  cm  cc  fin qe  rev arc gm  pmo adm aud
-    "orders.order.view":    [S, D, A, A, N, A, N, N, N, A, N, N, A],
+    "orders.order.view":    [S, D, A, A, N, A, N, A, N, A, N, N, A],  # the review group reads (R-ORD-03)
     "orders.order.export":  [S, D, A, A, N, A, N, N, N, A, N, N, A],
     "orders.order.edit":    [S, D, N, N, N, N, N, N, N, A, N, N, N],
     "orders.order.import":  [S, D, N, N, N, N, N, N, N, N, N, N, N],
