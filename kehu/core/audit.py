@@ -369,10 +369,12 @@ def _model_field(object_type: str, name: str) -> Any:
 
 
 def _field_label(object_type: str, name: str) -> str:
+    registered = _CHANGE_LABELS.get(object_type, {}).get(name)
+    if registered is not None:  # a module's own word wins (e.g. a reverse relation such as "lines" has none)
+        return str(registered)
     field = _model_field(object_type, name)
     if field is None:
-        registered = _CHANGE_LABELS.get(object_type, {}).get(name)
-        return str(registered) if registered is not None else _detail_labels().get(name, name)
+        return _detail_labels().get(name, name)
     return str(getattr(field, "verbose_name", name))
 
 

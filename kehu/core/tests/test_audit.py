@@ -546,4 +546,8 @@ def test_registered_change_labels_turn_keys_and_codes_into_words():
     assert rows["via_test"]["label"] == "测试方式" and rows["via_test"]["after"] == "提交"
     assert rows["codes"]["after"] == "甲, b"  # unknown codes stay as they are
     assert rows["pair"]["is_change"] and rows["pair"]["after"] == "b"  # a two-item list is before/after
+    # "tasks" is a reverse relation of the user: no verbose name of its own
+    audit.register_change_labels("core.user", {"tasks": "待办数"})
+    entry = audit.record(actor=actor, action="update", obj=actor, changes={"tasks": 3})
+    assert audit.change_rows(entry)[0]["label"] == "待办数"
     assert rows["other"]["label"] == "other" and rows["other"]["after"] == "x"
