@@ -37,7 +37,7 @@ from kehu.confidential.forms import (
 from kehu.confidential.models import AccessRequest, Grant, RequestStatus
 from kehu.confidential.policies import levels
 from kehu.core import access, audit
-from kehu.core.errorpages import message_error
+from kehu.core.errorpages import form_error_or_back, message_error
 from kehu.core.errors import KehuError, NotFound
 from kehu.core.excel import xlsx_response
 from kehu.core.listing import EXPORT_MAX_ROWS, Column, ListPage
@@ -377,12 +377,8 @@ def request_act(request: HttpRequest, pk: int, key: str) -> HttpResponse:
                 expected_state=request.POST.get("expected_state"),
             )
         except KehuError as exc:
-            if exc.status in (403, 404):
-                raise
-            if exc.status == 409:
-                messages.error(request, str(exc.message))
-                return redirect("confidential_request", req.pk)
-            form.add_error(exc.field if exc.field in form.fields else None, str(exc.message))
+            if back := form_error_or_back(request, form, exc, reverse("confidential_request", args=[req.pk])):
+                return back
         else:
             messages.success(request, _("已办理。"))
             return redirect("confidential_request", req.pk)
@@ -400,12 +396,9 @@ def grant_revoke(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             services.grant_revoke(actor=actor, grant_id=grant.pk, reason=form.cleaned_data["reason"])
         except KehuError as exc:
-            if exc.status in (403, 404):
-                raise
-            if exc.status == 409:
-                messages.error(request, str(exc.message))
-                return redirect("confidential_request", grant.request_id)
-            form.add_service_error(exc)
+            back_url = reverse("confidential_request", args=[grant.request_id])
+            if back := form_error_or_back(request, form, exc, back_url):
+                return back
         else:
             messages.success(request, _("授权已撤销。"))
             return redirect("confidential_request", grant.request_id)
@@ -428,12 +421,8 @@ def lending_record(request: HttpRequest, pk: int) -> HttpResponse:
                 note=form.cleaned_data.get("note") or "",
             )
         except KehuError as exc:
-            if exc.status in (403, 404):
-                raise
-            if exc.status == 409:
-                messages.error(request, str(exc.message))
-                return redirect("confidential_request", req.pk)
-            form.add_service_error(exc)
+            if back := form_error_or_back(request, form, exc, reverse("confidential_request", args=[req.pk])):
+                return back
         else:
             messages.success(request, _("原件借出已登记。"))
             return redirect("confidential_request", req.pk)

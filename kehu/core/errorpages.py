@@ -4,10 +4,11 @@ a 500: the same mapping the API applies (kehu.api). Views that can show the erro
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 
 from kehu.core.errors import KehuError
 
@@ -42,3 +43,14 @@ def message_error(request: HttpRequest, exc: KehuError) -> None:
     if exc.status in (403, 404):
         raise exc
     messages.error(request, str(exc.message))
+
+
+def form_error_or_back(request: HttpRequest, form: Any, exc: KehuError, back: str) -> HttpResponse | None:
+    """A service's error on a form posted from a record's page. A conflict (409: the record changed meanwhile) is
+    a message and a redirect to ``back``, which shows the record as it is now; any other error goes on the form
+    (``add_service_error``: 403/404 become the error page). Returns the redirect, or None to re-render the form."""
+    if exc.status == 409:
+        message_error(request, exc)
+        return redirect(back)
+    form.add_service_error(exc)
+    return None

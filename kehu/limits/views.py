@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 
 from kehu.core import access, audit
 from kehu.core.attachments import attachment_panel
+from kehu.core.errorpages import form_error_or_back
 from kehu.core.errors import KehuError, NotFound
 from kehu.core.listing import Column, ListPage
 from kehu.customers.models import Customer
@@ -187,12 +188,8 @@ def application_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 **{k: v for k, v in d.items() if k != "customer"},
             )
         except KehuError as exc:
-            if exc.status in (403, 404):
-                raise
-            if exc.status == 409:
-                messages.error(request, str(exc.message))
-                return redirect("limits_application", pk=app.pk)
-            form.add_service_error(exc)
+            if back := form_error_or_back(request, form, exc, reverse("limits_application", args=[app.pk])):
+                return back
         else:
             messages.success(request, _("申请已保存。"))
             return redirect("limits_application", pk=app.pk)
@@ -328,13 +325,8 @@ def application_act(request: HttpRequest, pk: int, key: str) -> HttpResponse:
                 expected_state=request.POST.get("expected_state"),
             )
         except KehuError as exc:
-            if exc.status in (403, 404):
-                raise
-            if exc.status == 409:
-                messages.error(request, str(exc.message))
-                return redirect("limits_application", pk=app.pk)
-            field = exc.field if exc.field in form.fields else None
-            form.add_error(field, str(exc.message))
+            if back := form_error_or_back(request, form, exc, reverse("limits_application", args=[app.pk])):
+                return back
         else:
             messages.success(request, _("已办理。"))
             return redirect("limits_application", pk=app.pk)

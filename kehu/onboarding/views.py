@@ -364,8 +364,6 @@ def requal_open(request: HttpRequest, customer_id: int) -> HttpResponse:
     try:
         review = services.requal_open(actor=user, customer_id=customer_id, reason=form.cleaned_data["reason"])
     except KehuError as exc:
-        if exc.status in (403, 404):
-            raise
         message_error(request, exc)
         return redirect("onboarding_schedule")
     messages.success(request, _("已发起复审 %(n)s。") % {"n": review.number})

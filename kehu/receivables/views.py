@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kehu.core import access, audit
+from kehu.core.errorpages import message_error
 from kehu.core.errors import KehuError
 from kehu.core.excel import xlsx_response
 from kehu.core.models import Department, Region, User
@@ -178,9 +179,7 @@ def deposit_release(request: HttpRequest, deposit_id: int) -> HttpResponse:
             reason=request.POST.get("reason", ""),
         )
     except KehuError as exc:
-        if exc.status in (403, 404):
-            raise
-        messages.error(request, str(exc.message))
+        message_error(request, exc)
     else:
         messages.success(request, _("已解除。"))
     return redirect("receivables_ledger", deposit.customer_id)
