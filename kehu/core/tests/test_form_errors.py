@@ -19,8 +19,8 @@ class _Form(KehuForm):
 
 def _request():
     request = RequestFactory().post("/x/")
-    request.session = {}  # type: ignore[attr-defined]
-    request._messages = FallbackStorage(request)  # type: ignore[attr-defined]
+    request.session = {}
+    request._messages = FallbackStorage(request)
     return request
 
 
