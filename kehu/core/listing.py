@@ -65,7 +65,7 @@ class ListPage:
         columns: Sequence[Column],
         filter_form: type[forms.Form] | None = None,
         apply_filters: Callable[[QuerySet[Any], dict[str, Any]], QuerySet[Any]] | None = None,
-        default_sort: str = "-pk",
+        default_sort: str | Sequence[str] = "-pk",
         per_page: int = 20,
         exportable: bool = True,
     ) -> None:
@@ -90,9 +90,12 @@ class ListPage:
             self.sort = requested
             expr = sortable[key] or key
             order = [f"-{expr}" if requested.startswith("-") else expr, "-pk"]
-        else:
+        elif isinstance(default_sort, str):
             self.sort = default_sort
             order = [default_sort, "-pk"] if default_sort.lstrip("-") != "pk" else [default_sort]
+        else:  # several keys (e.g. priority, then date): the first is the one shown as sorted
+            self.sort = default_sort[0]
+            order = [*default_sort, "pk"]
         self.queryset = qs.order_by(*order)
         try:
             size = int(request.GET.get("size", per_page))

@@ -44,6 +44,17 @@ register(
             R.SYSADMIN: ALL,
         },
         "orders.product.edit": {R.SALES_MANAGER: ALL, R.GENERAL_MANAGER: ALL, R.SYSADMIN: ALL},
+        # execution (R-ORD-05): management names the responsible person; deliveries are entered by the order's
+        # editors (and its responsible person, checked by the service); finance invoices them
+        "orders.order.assign": {R.SALES_MANAGER: DEPT, R.GENERAL_MANAGER: ALL},
+        "orders.delivery.post": dict(EDITORS),
+        "orders.invoice.post": {R.FINANCE: ALL},
+        "orders.errors.view": {
+            R.SALES_MANAGER: ALL,
+            R.QUALITY_ENGINEER: ALL,
+            R.GENERAL_MANAGER: ALL,
+            R.AUDITOR: ALL,
+        },
     },
     descriptions={
         "orders.order.view": _("查看订单"),
@@ -53,6 +64,10 @@ register(
         "orders.hold.release": _("解除信用冻结"),
         "orders.product.view": _("查看产品目录"),
         "orders.product.edit": _("维护产品目录"),
+        "orders.order.assign": _("下达订单执行通知（指定执行责任人）"),
+        "orders.delivery.post": _("登记订单发货与客户反馈"),
+        "orders.invoice.post": _("按订单发货开票（记入应收台账）"),
+        "orders.errors.view": _("查看订单差错报告"),
     },
 )
 

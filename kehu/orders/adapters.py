@@ -5,7 +5,13 @@ from __future__ import annotations
 from kehu.customers.documents import customer_documents_valid
 from kehu.grading.interface import grade_terms
 from kehu.limits.interface import credit_limit, payment_terms_level
-from kehu.receivables.interface import credit_exposure, exposure_add, exposure_lock, overdue_summary
+from kehu.receivables.interface import (
+    credit_exposure,
+    exposure_add,
+    exposure_lock,
+    invoice_for_delivery,
+    overdue_summary,
+)
 
 __all__ = [
     "credit_exposure",
@@ -14,6 +20,7 @@ __all__ = [
     "exposure_add",
     "exposure_lock",
     "grade_terms",
+    "invoice_for_delivery",
     "overdue_summary",
     "payment_terms_level",
 ]

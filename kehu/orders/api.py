@@ -1,5 +1,7 @@
-"""Orders API (R-ORD-01, R-ORD-02, R-CRD-05): /api/v1/orders (create, read, list), /api/v1/orders/{id}/submit,
-/release, /cancel, /amend, /reopen, /copy, and /api/v1/orders/holds (the credit hold queue). The same services
+"""Orders API (R-ORD-01..07, R-CRD-05): /api/v1/orders (create, read, list; ``status=open`` is the open order
+list, A-grade rush orders first), /api/v1/orders/{id}/submit, /release, /cancel, /amend, /reopen, /copy,
+/review/{transition}, execution (/assign, /deliveries, /invoices, /feedback), /api/v1/orders/holds (the credit
+hold queue) and /api/v1/orders/errors (internal errors by department). The same services
 and selectors as the pages, so the same refusals (403 where the page answers 403). Errors name the field by its
 key (``lines[1].quantity``) in ``detail.field`` and in words in ``message``."""
 
@@ -11,8 +13,8 @@ from django.http import HttpRequest
 from ninja import Query, Router, Schema, Status
 from ninja.pagination import PageNumberPagination, paginate
 
+from kehu.orders import execution, selectors, services
 from kehu.orders import review as review_flow
-from kehu.orders import selectors, services
 from kehu.orders.models import Order
 
 router = Router()
@@ -49,6 +51,9 @@ class AmendIn(Schema):
     customer_ref: str = ""
     notes: str = ""
     reason: str = ""
+    cause: str = ""
+    department_id: int | None = None
+    person_id: int | None = None
 
 
 class ReasonIn(Schema):
@@ -124,6 +129,13 @@ class OrderRow(Schema):
     checks_passed: bool | None
     created_at: dt.datetime
     submitted_at: dt.datetime | None
+    grade: str
+    rush: bool
+    priority: int
+    responsible: str
+    delivered_amount: Decimal
+    invoiced_amount: Decimal
+    unbilled_amount: Decimal
 
     @staticmethod
     def resolve_customer(obj: Order) -> str:
@@ -133,6 +145,103 @@ class OrderRow(Schema):
     def resolve_owner(obj: Order) -> str:
         return obj.owner.username
 
+    @staticmethod
+    def resolve_responsible(obj: Order) -> str:
+        return obj.responsible.username if obj.responsible is not None else ""
+
+
+class NoticeOut(Schema):
+    number: str
+    responsible: str
+    delivery_deadline: dt.date
+    quality_requirements: str
+    production_plan: str
+    issued_by: str
+    issued_at: dt.datetime
+
+    @staticmethod
+    def resolve_responsible(obj: Any) -> str:
+        return obj.responsible.username
+
+    @staticmethod
+    def resolve_issued_by(obj: Any) -> str:
+        return obj.issued_by.username
+
+
+class DeliveryLineOut(Schema):
+    line_id: int
+    position: int
+    quantity: Decimal
+    amount: Decimal
+
+    @staticmethod
+    def resolve_line_id(obj: Any) -> int:
+        return int(obj.order_line_id)
+
+    @staticmethod
+    def resolve_position(obj: Any) -> int:
+        return int(obj.order_line.position)
+
+
+class DeliveryOut(Schema):
+    id: int
+    number: str
+    delivered_on: dt.date
+    amount: Decimal
+    note: str
+    lines: list[DeliveryLineOut]
+
+    @staticmethod
+    def resolve_lines(obj: Any) -> list[Any]:
+        return list(obj.lines.all())
+
+
+class InvoiceOut(Schema):
+    id: int
+    number: str
+    invoiced_on: dt.date
+    due_date: dt.date
+    amount: Decimal
+    entry_id: int
+
+
+class AmendmentOut(Schema):
+    status_before: str
+    after_approval: bool
+    cause: str
+    department: str
+    person: str
+    reason: str
+    changes: dict[str, Any]
+    total_before: Decimal
+    total_after: Decimal
+    amended_by: str
+    amended_at: dt.datetime
+
+    @staticmethod
+    def resolve_department(obj: Any) -> str:
+        return obj.department.name if obj.department_id else ""
+
+    @staticmethod
+    def resolve_person(obj: Any) -> str:
+        return obj.person.username if obj.person_id else ""
+
+    @staticmethod
+    def resolve_amended_by(obj: Any) -> str:
+        return obj.amended_by.username
+
+
+class FeedbackOut(Schema):
+    kind: str
+    rating: int | None
+    content: str
+    recorded_by: str
+    recorded_at: dt.datetime
+
+    @staticmethod
+    def resolve_recorded_by(obj: Any) -> str:
+        return obj.recorded_by.username
+
 
 class OrderOut(OrderRow):
     customer_ref: str
@@ -141,6 +250,36 @@ class OrderOut(OrderRow):
     lines: list[LineOut]
     checks: list[CheckOut]
     holds: list[HoldOut]
+    notices: list[NoticeOut]
+    deliveries: list[DeliveryOut]
+    invoices: list[InvoiceOut]
+    amendments: list[AmendmentOut]
+    feedback: list[FeedbackOut]
+    retain_until: dt.date | None
+
+    @staticmethod
+    def resolve_notices(obj: Order) -> list[Any]:
+        return execution.order_notices(obj)
+
+    @staticmethod
+    def resolve_deliveries(obj: Order) -> list[Any]:
+        return execution.order_deliveries(obj)
+
+    @staticmethod
+    def resolve_invoices(obj: Order) -> list[Any]:
+        return execution.order_invoices(obj)
+
+    @staticmethod
+    def resolve_amendments(obj: Order) -> list[Any]:
+        return execution.order_amendments(obj)
+
+    @staticmethod
+    def resolve_feedback(obj: Order) -> list[Any]:
+        return execution.order_feedback(obj)
+
+    @staticmethod
+    def resolve_retain_until(obj: Order) -> dt.date | None:
+        return execution.retain_until(obj)
 
     @staticmethod
     def resolve_lines(obj: Order) -> list[Any]:
@@ -238,13 +377,47 @@ def holds(request: HttpRequest) -> Any:
     return selectors.hold_queue(actor=request.user)
 
 
-@router.get("/{order_id}", response=OrderOut, summary="One order with its checks and holds")
+class ErrorRow(Schema):
+    department_id: int
+    department: str
+    errors: int
+    orders: int
+    people: int
+    changed: Decimal | None
+    latest: dt.datetime | None
+    repeated: bool
+
+    @staticmethod
+    def resolve_department_id(obj: Any) -> int:
+        return int(obj.pk)
+
+    @staticmethod
+    def resolve_department(obj: Any) -> str:
+        return str(obj.name)
+
+
+class ErrorFilters(Schema):
+    start: dt.date | None = None
+    end: dt.date | None = None
+
+
+@router.get("/errors", response=list[ErrorRow], summary="Internal errors after approval by department")
+def errors(request: HttpRequest, filters: Query[ErrorFilters]) -> Any:
+    """R-ORD-07: amendments after approval that corrected an internal error, counted by the department that
+    answers for them in the period (default: the policy's window up to today); ``repeated`` marks departments at
+    or above the policy's count. 403 without ``orders.errors.view``."""
+    return list(execution.error_report(actor=request.user, start=filters.start, end=filters.end))
+
+
+@router.get(
+    "/{order_id}", response=OrderOut, summary="One order with its checks, holds, review and execution"
+)
 def get_order(request: HttpRequest, order_id: int) -> Any:
-    return _payload(selectors.order_get(actor=request.user, order_id=order_id))
+    return _payload(selectors.order_get_for_review(actor=request.user, order_id=order_id))
 
 
 def _done(request: HttpRequest, order: Order) -> Any:
-    return _payload(selectors.order_get(actor=request.user, order_id=order.pk))
+    return _payload(selectors.order_get_for_review(actor=request.user, order_id=order.pk))
 
 
 @router.post("/{order_id}/submit", response=OrderOut, summary="Submit: automatic checks and credit check")
@@ -280,7 +453,7 @@ def amend(request: HttpRequest, order_id: int, payload: AmendIn) -> Any:
 
 class ReviewIn(Schema):
     comment: str = ""
-    expected_state: str | None = None
+    expected_state: str
 
 
 @router.post(
@@ -288,8 +461,9 @@ class ReviewIn(Schema):
 )
 def review_step(request: HttpRequest, order_id: int, transition: str, payload: ReviewIn) -> Any:
     """A step of the order review (R-ORD-03, R-ORD-04): ``content_pass``, ``sales_pass``, ``purchasing_pass``,
-    ``logistics_pass``, ``finance_pass``, ``approve``, ``reject``, ``send_back``. ``expected_state`` is the step the
-    caller saw (409 when another reviewer decided first). 403 when the step is not the caller's."""
+    ``logistics_pass``, ``finance_pass``, ``approve``, ``reject``, ``send_back``. ``expected_state`` (required) is the
+    step the caller saw: 409 when another reviewer decided first, so a decision never lands on a later step its
+    author did not see. 403 when the step is not the caller's."""
     order = review_flow.order_review(
         actor=request.user,
         order_id=order_id,
@@ -306,3 +480,87 @@ def copy(request: HttpRequest, order_id: int, payload: CopyIn) -> Any:
         actor=request.user, order_id=order_id, requested_date=payload.requested_date, submit=payload.submit
     )
     return Status(201, _payload(selectors.order_get(actor=request.user, order_id=new.pk)))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Execution (R-ORD-05)
+
+
+class NoticeIn(Schema):
+    responsible_id: int
+    delivery_deadline: dt.date
+    quality_requirements: str
+    production_plan: str = ""
+
+
+class DeliveryLineIn(Schema):
+    line_id: int
+    quantity: Decimal
+
+
+class DeliveryIn(Schema):
+    delivered_on: dt.date
+    lines: list[DeliveryLineIn]
+    note: str = ""
+
+
+class InvoiceIn(Schema):
+    number: str
+    invoiced_on: dt.date
+    amount: Decimal | None = None
+    due_date: dt.date | None = None
+
+
+class FeedbackIn(Schema):
+    kind: str
+    content: str
+    rating: int | None = None
+
+
+@router.post(
+    "/{order_id}/assign", response=OrderOut, summary="Issue the execution notice (responsible person)"
+)
+def assign(request: HttpRequest, order_id: int, payload: NoticeIn) -> Any:
+    """An approved order goes to execution: responsible person, delivery deadline (not after the requested
+    date), quality requirements. A new notice supersedes the earlier one. 403 without ``orders.order.assign``."""
+    notice = execution.order_assign(actor=request.user, order_id=order_id, **payload.dict())
+    return _done(request, notice.order)
+
+
+@router.get("/{order_id}/deliveries", response=list[DeliveryOut], summary="The deliveries of an order")
+def deliveries(request: HttpRequest, order_id: int) -> Any:
+    return execution.order_deliveries(selectors.order_get_for_review(actor=request.user, order_id=order_id))
+
+
+@router.post(
+    "/{order_id}/deliveries", response={201: DeliveryOut}, summary="Record a delivery (partial allowed)"
+)
+def deliver(request: HttpRequest, order_id: int, payload: DeliveryIn) -> Any:
+    """Quantities per order line, at most what is left to deliver; the amount moves from the approved open order
+    to the unbilled deliveries of the customer's exposure. The order's editors and its responsible person."""
+    delivery = execution.delivery_post(
+        actor=request.user,
+        order_id=order_id,
+        delivered_on=payload.delivered_on,
+        lines=[x.dict() for x in payload.lines],
+        note=payload.note,
+    )
+    return Status(201, delivery)
+
+
+@router.get("/{order_id}/invoices", response=list[InvoiceOut], summary="The invoices of an order")
+def invoices(request: HttpRequest, order_id: int) -> Any:
+    return execution.order_invoices(selectors.order_get_for_review(actor=request.user, order_id=order_id))
+
+
+@router.post("/{order_id}/invoices", response={201: InvoiceOut}, summary="Invoice delivered goods")
+def invoice(request: HttpRequest, order_id: int, payload: InvoiceIn) -> Any:
+    """Posts the invoice to the receivables ledger (default amount: all delivered and not invoiced; default due
+    date: the payment terms' days of policy ``orders.execution``); the amount leaves the unbilled deliveries.
+    Finance (``orders.invoice.post`` and ``receivables.post``)."""
+    return Status(201, execution.order_invoice(actor=request.user, order_id=order_id, **payload.dict()))
+
+
+@router.post("/{order_id}/feedback", response={201: FeedbackOut}, summary="Record the customer's feedback")
+def feedback(request: HttpRequest, order_id: int, payload: FeedbackIn) -> Any:
+    return Status(201, execution.feedback_add(actor=request.user, order_id=order_id, **payload.dict()))

@@ -12,10 +12,10 @@ from django.utils.translation import pgettext_lazy
 
 from kehu.core import access
 from kehu.core.forms import KehuForm
-from kehu.core.models import User
+from kehu.core.models import Department, User
 from kehu.customers.models import Customer
 from kehu.grading.policies import PAYMENT_TERMS
-from kehu.orders.models import Channel, OrderStatus
+from kehu.orders.models import AmendmentCause, Channel, FeedbackKind, OrderStatus
 
 LINE_ROWS = 8  # rows the entry form shows at least
 MORE_ROWS = 5  # rows the "more lines" button adds
@@ -62,17 +62,43 @@ class OrderForm(KehuForm):
     non_standard = forms.BooleanField(label=_("非标订单"), required=False)
     notes = forms.CharField(label=_("备注"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
     reason = forms.CharField(label=_("修改理由"), required=False)
+    # accountability of an amendment after approval (R-ORD-07)
+    cause = forms.ChoiceField(
+        label=_("变更原因类别"), required=False, choices=[("", "—"), *AmendmentCause.choices]
+    )
+    department = forms.ModelChoiceField(
+        label=_("责任部门"),
+        required=False,
+        queryset=Department.objects.none(),
+        help_text=_("内部差错时必填。"),
+    )
+    person = forms.ModelChoiceField(label=_("责任人"), required=False, queryset=User.objects.none())
 
     def __init__(
-        self, *args: Any, user: Any, amend: bool = False, fixed_customer: Any = None, **kwargs: Any
+        self,
+        *args: Any,
+        user: Any,
+        amend: bool = False,
+        fixed_customer: Any = None,
+        after_approval: bool = False,
+        **kwargs: Any,
     ) -> None:
-        """``fixed_customer``: the customer of an order being changed (it cannot change)."""
+        """``fixed_customer``: the customer of an order being changed (it cannot change); ``after_approval``: the
+        amendment must say who answers for it."""
         super().__init__(*args, **kwargs)
         self.user = user
         terms: Any = self.fields["payment_terms"]
         terms.choices = terms_choices()
         if not amend:
             del self.fields["reason"]
+        if not after_approval:
+            for name in ("cause", "department", "person"):
+                del self.fields[name]
+        else:
+            dept: Any = self.fields["department"]
+            dept.queryset = Department.objects.filter(active=True).order_by("code")
+            person: Any = self.fields["person"]
+            person.queryset = User.objects.filter(is_active=True).order_by("username")
         picker: Any = self.fields["customer"].widget
         if fixed_customer is not None:
             picker.picked, picker.fixed = fixed_customer, True
@@ -121,6 +147,62 @@ class OrderFilterForm(KehuForm):
         owner.queryset = (
             User.objects.filter(is_active=True, roles__code="sales_rep").distinct().order_by("username")
         )
+
+
+class NoticeForm(KehuForm):
+    """The execution notice (R-ORD-05)."""
+
+    responsible = forms.ModelChoiceField(label=_("执行责任人"), queryset=User.objects.none())
+    delivery_deadline = forms.DateField(label=_("交付期限"), widget=forms.DateInput(attrs={"type": "date"}))
+    quality_requirements = forms.CharField(label=_("质量要求"), widget=forms.Textarea(attrs={"rows": 2}))
+    production_plan = forms.CharField(
+        label=_("生产计划"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field: Any = self.fields["responsible"]
+        field.queryset = User.objects.filter(is_active=True).order_by("username")
+
+
+class DeliveryForm(KehuForm):
+    """A delivery: the date and a note; the quantities per line are inputs ``qty-<line id>`` of the page."""
+
+    delivered_on = forms.DateField(label=_("发货日期"), widget=forms.DateInput(attrs={"type": "date"}))
+    note = forms.CharField(label=_("备注"), required=False)
+
+
+class InvoiceForm(KehuForm):
+    number = forms.CharField(label=_("发票号"), max_length=40)
+    invoiced_on = forms.DateField(label=_("开票日期"), widget=forms.DateInput(attrs={"type": "date"}))
+    amount = forms.DecimalField(
+        label=_("开票金额"), required=False, decimal_places=2, help_text=_("不填：全部已发货未开票金额。")
+    )
+    due_date = forms.DateField(
+        label=_("到期日"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("不填：按订单付款条件的账期。"),
+    )
+
+
+class FeedbackForm(KehuForm):
+    kind = forms.ChoiceField(label=_("类别"), choices=FeedbackKind.choices)
+    rating = forms.TypedChoiceField(
+        label=_("评分（1-5）"),
+        required=False,
+        coerce=int,
+        empty_value=None,
+        choices=[("", "—"), *((str(i), str(i)) for i in range(5, 0, -1))],
+    )
+    content = forms.CharField(label=_("客户反馈"), widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class ErrorFilterForm(KehuForm):
+    start = forms.DateField(
+        label=_("起始日期"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    end = forms.DateField(label=_("截止日期"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
 
 class ReasonForm(KehuForm):

@@ -63,6 +63,8 @@ class OrderStatus(models.TextChoices):
     CREDIT_HOLD = "credit_hold", _("信用冻结")
     REVIEW_PENDING = "review_pending", _("待评审")
     APPROVED = "approved", _("已批准")
+    EXECUTING = "executing", _("执行中")
+    COMPLETED = "completed", _("已完成")
     CANCELLED = "cancelled", _("已取消")
 
 
@@ -91,6 +93,25 @@ class Order(models.Model):
     check_run = models.PositiveIntegerField(_("检查次数"), default=0)
     checks_passed = models.BooleanField(_("检查全部通过"), null=True, blank=True)
     on_hold = models.BooleanField(_("信用冻结中"), default=False, db_index=True)
+    # execution (R-ORD-05): the responsible person named by the execution notice, what was delivered and invoiced,
+    # and the part of the delivered amount still in the customer's unbilled deliveries
+    responsible = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("执行责任人"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    delivered_amount = models.DecimalField(_("已发货金额"), max_digits=16, decimal_places=2, default=ZERO)
+    invoiced_amount = models.DecimalField(_("已开票金额"), max_digits=16, decimal_places=2, default=ZERO)
+    unbilled_amount = models.DecimalField(
+        _("计入已发货未开票"), max_digits=16, decimal_places=2, default=ZERO
+    )
+    grade = models.CharField(_("客户等级"), max_length=2, blank=True)
+    rush = models.BooleanField(_("急单"), default=False)
+    priority = models.PositiveSmallIntegerField(_("优先级"), default=0)
+    completed_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
     copied_from = models.ForeignKey(
         "self", verbose_name=_("复制自"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -111,9 +132,21 @@ class Order(models.Model):
             models.Index(fields=["customer", "status"], name="order_customer_status"),
             models.Index(fields=["owner", "status"], name="order_owner_status"),
             models.Index(fields=["status", "created_at"], name="order_status_created"),
+            models.Index(
+                fields=["-priority", "requested_date"],
+                name="order_open_priority",
+                condition=Q(status__in=["approved", "executing"]),
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(counted_amount__gte=0), name="order_counted_not_negative"),
+            models.CheckConstraint(
+                condition=Q(delivered_amount__gte=0)
+                & Q(invoiced_amount__gte=0)
+                & Q(invoiced_amount__lte=models.F("delivered_amount"))
+                & Q(unbilled_amount__gte=0),
+                name="order_execution_amounts",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -121,6 +154,16 @@ class Order(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("orders_detail", args=[self.pk])
+
+    @property
+    def open_amount(self) -> Decimal:
+        """What is still to deliver (the order total less the deliveries)."""
+        return self.total_amount - self.delivered_amount
+
+    @property
+    def unbilled(self) -> Decimal:
+        """Delivered and not yet invoiced."""
+        return self.delivered_amount - self.invoiced_amount
 
 
 class OrderLine(models.Model):
@@ -140,6 +183,8 @@ class OrderLine(models.Model):
     net_amount = models.DecimalField(_("不含税金额"), max_digits=16, decimal_places=2, default=ZERO)
     tax_amount = models.DecimalField(_("税额"), max_digits=16, decimal_places=2, default=ZERO)
     amount = models.DecimalField(_("价税合计"), max_digits=16, decimal_places=2, default=ZERO)
+    delivered_quantity = models.DecimalField(_("已发货数量"), max_digits=14, decimal_places=3, default=ZERO)
+    delivered_amount = models.DecimalField(_("已发货金额"), max_digits=16, decimal_places=2, default=ZERO)
 
     class Meta:
         ordering = ["order", "position"]
@@ -214,3 +259,197 @@ class CreditHold(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order_id} hold"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Execution (R-ORD-05) and records (R-ORD-06, R-ORD-07)
+
+
+class ExecutionNotice(models.Model):
+    """执行通知: the responsible person, the delivery deadline and the quality requirements. A new notice for the
+    same order supersedes the earlier one (a changed deadline or person); all are kept."""
+
+    order = models.ForeignKey(Order, verbose_name=_("订单"), on_delete=models.PROTECT, related_name="notices")
+    number = models.CharField(_("通知编号"), max_length=40, unique=True)
+    responsible = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("执行责任人"), on_delete=models.PROTECT, related_name="+"
+    )
+    delivery_deadline = models.DateField(_("交付期限"))
+    quality_requirements = models.TextField(_("质量要求"))
+    production_plan = models.TextField(_("生产计划"), blank=True)
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("下达人"), on_delete=models.PROTECT, related_name="+"
+    )
+    issued_at = models.DateTimeField(_("下达时间"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["order", "-issued_at", "-pk"]
+        verbose_name = _("执行通知")
+        verbose_name_plural = _("执行通知")
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class Delivery(models.Model):
+    """A delivery note (发货单) of an order; partial deliveries are several notes."""
+
+    order = models.ForeignKey(
+        Order, verbose_name=_("订单"), on_delete=models.PROTECT, related_name="deliveries"
+    )
+    number = models.CharField(_("发货单号"), max_length=40, unique=True)
+    delivered_on = models.DateField(_("发货日期"))
+    amount = models.DecimalField(_("价税合计"), max_digits=16, decimal_places=2)
+    note = models.TextField(_("备注"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("登记人"), on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(_("登记时间"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["order", "delivered_on", "pk"]
+        verbose_name = _("发货")
+        verbose_name_plural = _("发货")
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="delivery_amount_positive")]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class DeliveryLine(models.Model):
+    delivery = models.ForeignKey(
+        Delivery, verbose_name=_("发货"), on_delete=models.CASCADE, related_name="lines"
+    )
+    order_line = models.ForeignKey(
+        OrderLine, verbose_name=_("订单行"), on_delete=models.PROTECT, related_name="delivery_lines"
+    )
+    quantity = models.DecimalField(_("数量"), max_digits=14, decimal_places=3)
+    amount = models.DecimalField(_("价税合计"), max_digits=16, decimal_places=2)
+
+    class Meta:
+        ordering = ["delivery", "order_line__position"]
+        verbose_name = _("发货行")
+        verbose_name_plural = _("发货行")
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="deliveryline_quantity_positive")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.delivery_id}/{self.order_line_id}"
+
+
+class OrderInvoice(models.Model):
+    """An invoice of an order's deliveries, posted to the receivables ledger (``entry_id``: the ledger entry)."""
+
+    order = models.ForeignKey(
+        Order, verbose_name=_("订单"), on_delete=models.PROTECT, related_name="invoices"
+    )
+    number = models.CharField(_("发票号"), max_length=40)
+    invoiced_on = models.DateField(_("开票日期"))
+    due_date = models.DateField(_("到期日"))
+    amount = models.DecimalField(_("金额"), max_digits=16, decimal_places=2)
+    entry_id = models.IntegerField(_("台账分录"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("开票人"), on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(_("登记时间"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["order", "invoiced_on", "pk"]
+        verbose_name = _("订单发票")
+        verbose_name_plural = _("订单发票")
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="orderinvoice_amount_positive")]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class AmendmentCause(models.TextChoices):
+    CUSTOMER = "customer", _("客户变更")
+    ERROR = "error", _("内部差错")
+
+
+class OrderAmendment(models.Model):
+    """An amendment of a submitted order (R-ORD-07): the reason, what changed and, for a change after approval,
+    whether it corrects an internal error and which department (and person) answers for it."""
+
+    order = models.ForeignKey(
+        Order, verbose_name=_("订单"), on_delete=models.PROTECT, related_name="amendments"
+    )
+    status_before = models.CharField(_("变更前状态"), max_length=16, choices=OrderStatus.choices)
+    after_approval = models.BooleanField(_("批准后变更"), default=False)
+    cause = models.CharField(_("变更原因类别"), max_length=10, choices=AmendmentCause.choices, blank=True)
+    department = models.ForeignKey(
+        "core.Department",
+        verbose_name=_("责任部门"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("责任人"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    reason = models.TextField(_("变更理由"))
+    changes = models.JSONField(_("变更内容"), default=dict, blank=True)
+    total_before = models.DecimalField(_("变更前价税合计"), max_digits=16, decimal_places=2)
+    total_after = models.DecimalField(_("变更后价税合计"), max_digits=16, decimal_places=2)
+    amended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("变更人"), on_delete=models.PROTECT, related_name="+"
+    )
+    amended_at = models.DateTimeField(_("变更时间"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["order", "amended_at", "pk"]
+        verbose_name = _("订单变更")
+        verbose_name_plural = _("订单变更")
+        indexes = [models.Index(fields=["cause", "amended_at"], name="amendment_cause_at")]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(cause="error") | Q(department__isnull=False), name="amendment_error_department"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order_id} amendment {self.pk}"
+
+
+class FeedbackKind(models.TextChoices):
+    QUALITY = "quality", _("产品质量")
+    DELIVERY = "delivery", _("交期")
+    SERVICE = "service", _("服务")
+    OTHER = "other", _("其他")
+
+
+class OrderFeedback(models.Model):
+    """Customer feedback on an order's execution (R-ORD-05, evaluation and feedback; part of the order archive)."""
+
+    order = models.ForeignKey(
+        Order, verbose_name=_("订单"), on_delete=models.PROTECT, related_name="feedback"
+    )
+    kind = models.CharField(_("类别"), max_length=10, choices=FeedbackKind.choices)
+    rating = models.PositiveSmallIntegerField(_("评分（1-5）"), null=True, blank=True)
+    content = models.TextField(_("客户反馈"))
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("记录人"), on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField(_("记录时间"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["order", "recorded_at", "pk"]
+        verbose_name = _("客户反馈")
+        verbose_name_plural = _("客户反馈")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(rating__isnull=True) | Q(rating__gte=1, rating__lte=5),
+                name="feedback_rating_range",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order_id} {self.kind}"

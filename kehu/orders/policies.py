@@ -242,6 +242,76 @@ def register() -> None:
         approver_roles=("general_manager",),
         description=_("订单评审各环节的办理角色与期限（工作日）（R-ORD-03、R-ORD-04）。"),
     )
+    register_policy_type(
+        EXECUTION,
+        label=_("订单执行与记录"),
+        schema=ExecutionPolicy,
+        default=ExecutionPolicy(),
+        allows_trial=False,
+        approver_roles=("general_manager",),
+        description=_("开票账期、订单档案保存年限与差错统计（R-ORD-05、R-ORD-06、R-ORD-07）。"),
+    )
+
+
+EXECUTION = "orders.execution"
+
+
+def _default_terms_days() -> dict[str, int]:
+    return {"after_delivery_90": 90, "net_30": 30, "cash_on_delivery": 0, "no_deferral": 0, "prepayment": 0}
+
+
+class ExecutionPolicy(BaseModel):
+    terms_days: dict[str, int] = Field(
+        default_factory=_default_terms_days,
+        title=gettext_noop("各付款条件的账期（天）"),
+        description=gettext_noop("订单开票时，到期日 = 开票日期 + 该付款条件的天数。"),
+    )
+    retention_years: int = Field(
+        default=1,
+        ge=1,
+        le=30,
+        title=gettext_noop("订单评审记录保存年限"),
+        description=gettext_noop("订单结束（完成或取消）后，订单档案与评审记录至少保存的年数。"),
+        json_schema_extra={"unit": gettext_noop("年")},
+    )
+    error_window_days: int = Field(
+        default=365,
+        ge=30,
+        le=3650,
+        title=gettext_noop("差错统计期间"),
+        description=gettext_noop("差错报告统计最近多少天内批准后变更的内部差错。"),
+        json_schema_extra={"unit": gettext_noop("天")},
+    )
+    repeat_errors: int = Field(
+        default=3,
+        ge=2,
+        le=100,
+        title=gettext_noop("多次差错次数"),
+        description=gettext_noop("统计期间内内部差错达到该次数的部门列为多次差错，须培训或调整人员。"),
+        json_schema_extra={"unit": gettext_noop("次")},
+    )
+
+    @model_validator(mode="after")
+    def _terms(self) -> ExecutionPolicy:
+        if set(TERMS) - set(self.terms_days):
+            raise ValueError(
+                gettext("缺少付款条件的账期：%(codes)s")
+                % {"codes": "、".join(sorted(set(TERMS) - set(self.terms_days)))}
+            )
+        if set(self.terms_days) - set(TERMS):
+            raise ValueError(
+                gettext("未知的付款条件：%(codes)s")
+                % {"codes": "、".join(sorted(set(self.terms_days) - set(TERMS)))}
+            )
+        if any(d < 0 or d > 3650 for d in self.terms_days.values()):
+            raise ValueError(gettext("账期须在0到3650天之间。"))
+        return self
+
+
+def execution() -> tuple[ExecutionPolicy, int | None]:
+    from kehu.core.policies import policy_values
+
+    return policy_values(EXECUTION, ExecutionPolicy)
 
 
 def review() -> tuple[ReviewPolicy, int | None]:

@@ -162,11 +162,12 @@ def on_opinion(case: Case, actor: Any, data: dict[str, Any]) -> None:
 
 def on_approved(case: Case, actor: Any, data: dict[str, Any]) -> None:
     """Management approved: the order is approved (it counts in exposure since it went to review)."""
+    from kehu.orders import services
+
     order = order_of(case, lock=True)
     if order.status != OrderStatus.REVIEW_PENDING:
         raise Conflict(_("订单已不在待评审状态。"), field="status", rule="state")
-    order.status = OrderStatus.APPROVED
-    order.approved_at = timezone.now()
+    services.approve(order)
     order.save(update_fields=["status", "approved_at", "updated_at"])
     audit.record(
         actor=actor,

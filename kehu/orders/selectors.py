@@ -11,12 +11,18 @@ from kehu.orders.models import CheckResult, CreditHold, Order, OrderLine, OrderS
 
 
 def order_list(*, actor: Any, filters: dict[str, Any] | None = None) -> QuerySet[Order]:
-    """Orders the user may see; filters: status, hold ("1"/"0"), customer (id), owner (id), overdue ("1"), q.
+    """Orders the user may see; filters: status ("open": approved or in execution, rush orders of grades whose
+    rush rule jumps the queue first), hold ("1"/"0"), customer (id), owner (id), overdue ("1"), q.
     PermissionDenied without ``orders.order.view`` (as the page)."""
     access.require(actor, "orders.order.view")
-    qs = access.restrict(actor, "orders.order.view", Order.objects.all()).select_related("customer", "owner")
+    qs = access.restrict(actor, "orders.order.view", Order.objects.all()).select_related(
+        "customer", "owner", "responsible"
+    )
     f = filters or {}
-    if f.get("status"):
+    open_only = f.get("status") == "open"
+    if open_only:  # approved or in execution
+        qs = qs.filter(status__in=(OrderStatus.APPROVED, OrderStatus.EXECUTING))
+    elif f.get("status"):
         qs = qs.filter(status=f["status"])
     if f.get("hold") in ("1", True, "true"):
         qs = qs.filter(on_hold=True)
@@ -33,6 +39,8 @@ def order_list(*, actor: Any, filters: dict[str, Any] | None = None) -> QuerySet
     if f.get("q"):
         q = str(f["q"]).strip()
         qs = qs.filter(Q(number__icontains=q) | Q(customer__name__icontains=q) | Q(customer_ref__icontains=q))
+    if open_only:  # the open order list: A-grade rush orders first, then by the requested date (R-ORD-05)
+        return qs.order_by("-priority", "requested_date", "pk")
     return qs.order_by("-created_at", "-pk")
 
 
@@ -46,7 +54,8 @@ def order_get(*, actor: Any, order_id: Any) -> Order:
 
 
 def order_get_for_review(*, actor: Any, order_id: Any) -> Order:
-    """The order within the actor's view scope, or one whose open review task the actor holds (R-ORD-03)."""
+    """The order within the actor's view scope, one whose open review task the actor holds (R-ORD-03), or one
+    whose execution the actor is responsible for (R-ORD-05)."""
     from kehu.core.errors import NotFound, PermissionDenied
     from kehu.orders import review
     from kehu.workflow import engine
@@ -55,6 +64,8 @@ def order_get_for_review(*, actor: Any, order_id: Any) -> Order:
         return order_get(actor=actor, order_id=order_id)
     except (NotFound, PermissionDenied):
         order = Order.objects.select_related("customer", "owner", "created_by").filter(pk=order_id).first()
+        if order is not None and order.responsible_id is not None and order.responsible_id == actor.pk:
+            return order
         case = review.open_case(order) if order is not None else None
         if order is None or case is None or engine.acting_task(case, actor)[0] is None:
             raise

@@ -39,23 +39,33 @@ from kehu.orders import adapters, checks, policies
 from kehu.orders import review as review_flow
 from kehu.orders.models import (
     ZERO,
+    AmendmentCause,
     Channel,
     CheckKey,
     CheckResult,
     CreditHold,
     Order,
+    OrderAmendment,
     OrderLine,
     OrderStatus,
     Product,
     Scope,
 )
+from kehu.workflow import engine
 
 SERIES = "ORDER"
 CENT = Decimal("0.01")
 HUNDRED = Decimal("100")
 MAX_LINES = 200
 COUNTED = (OrderStatus.APPROVED, OrderStatus.REVIEW_PENDING)
-AMENDABLE = (OrderStatus.DRAFT, OrderStatus.CREDIT_HOLD, OrderStatus.REVIEW_PENDING, OrderStatus.APPROVED)
+AMENDABLE = (
+    OrderStatus.DRAFT,
+    OrderStatus.CREDIT_HOLD,
+    OrderStatus.REVIEW_PENDING,
+    OrderStatus.APPROVED,
+    OrderStatus.EXECUTING,
+)
+AFTER_APPROVAL = (OrderStatus.APPROVED, OrderStatus.EXECUTING)
 
 
 def register_series() -> None:
@@ -469,6 +479,32 @@ def order_create(
     return order
 
 
+def _accountability(order: Order, cause: str, department_id: Any, person_id: Any) -> dict[str, Any]:
+    """Who answers for an amendment (R-ORD-07): required after approval; before it, optional."""
+    from kehu.core.models import Department, User
+
+    after = order.status in AFTER_APPROVAL
+    cause = (cause or "").strip()
+    if cause and cause not in AmendmentCause.values:
+        raise ValidationFailed(_("变更原因类别无效。"), field="cause", rule="choice")
+    if after and not cause:
+        raise ValidationFailed(
+            _("批准后变更订单须说明原因类别（客户变更或内部差错）。"), field="cause", rule="required"
+        )
+    department = person = None
+    if cause == AmendmentCause.ERROR:
+        if not str(department_id or "").isdigit():
+            raise ValidationFailed(_("内部差错须指定责任部门。"), field="department", rule="required")
+        department = Department.objects.filter(pk=int(department_id), active=True).first()
+        if department is None:
+            raise ValidationFailed(_("责任部门不存在或已停用。"), field="department", rule="exists")
+        if str(person_id or "").isdigit():
+            person = User.objects.filter(pk=int(person_id), is_active=True).first()
+            if person is None:
+                raise ValidationFailed(_("责任人不存在或已停用。"), field="person", rule="exists")
+    return {"after_approval": after, "cause": cause, "department": department, "person": person}
+
+
 @transaction.atomic
 def order_update(
     *,
@@ -482,9 +518,15 @@ def order_update(
     customer_ref: str = "",
     notes: str = "",
     reason: str = "",
+    cause: str = "",
+    department_id: Any = None,
+    person_id: Any = None,
 ) -> Order:
-    """Change an order. A draft just changes; an order on hold, waiting for review or approved is an amendment
-    (a reason is required) and goes through the full checks again at once, its credit counted on the new total."""
+    """Change an order. A draft just changes; an order on hold, waiting for review, approved or in execution is an
+    amendment (a reason is required) and goes through the full checks again at once, its credit counted on the new
+    total. Each amendment is kept (R-ORD-07); one after approval says whether it corrects an internal error
+    (``cause`` "error", with the department and optionally the person who answer for it) or follows a change by
+    the customer ("customer"). An order with deliveries is not amended: cancel what is left and copy it."""
     order = _order_for(actor, order_id)
     if order.status not in AMENDABLE:
         raise Conflict(
@@ -492,9 +534,14 @@ def order_update(
             field="status",
             rule="state",
         )
+    if order.delivered_amount:
+        raise Conflict(
+            _("订单已有发货，不能变更；可取消未发货部分后复制为新订单。"), field="status", rule="delivered"
+        )
     amend = order.status != OrderStatus.DRAFT
     if amend and not (reason or "").strip():
         raise ValidationFailed(_("修改已提交的订单须填写理由。"), field="reason", rule="required")
+    accountability = _accountability(order, cause, department_id, person_id) if amend else None
     head = _header(
         channel=channel,
         requested_date=requested_date,
@@ -506,16 +553,38 @@ def order_update(
     if amend:
         adapters.exposure_lock(order.customer)  # the fixed order: order row, exposure row, audit head
     before = _snapshot(order)
+    total_before, status_before = order.total_amount, order.status
     for k, v in head.items():
         setattr(order, k, v)
     order.non_standard = bool(non_standard)
     _set_lines(order, parsed)
     order.save()
+    changes = audit.diff(before, _snapshot(order))
+    if accountability is not None:
+        OrderAmendment.objects.create(
+            order=order,
+            status_before=status_before,
+            reason=reason.strip(),
+            changes=changes,
+            total_before=total_before,
+            total_after=order.total_amount,
+            amended_by=actor,
+            **accountability,
+        )
     audit.record(
         actor=actor,
         action=AuditAction.UPDATE,
         obj=order,
-        changes=audit.diff(before, _snapshot(order)) | {"lines": len(parsed), "amendment": amend},
+        changes=changes
+        | {"lines": len(parsed), "amendment": amend}
+        | (
+            {
+                "cause": accountability["cause"],
+                "department": accountability["department"].pk if accountability["department"] else None,
+            }
+            if accountability and accountability["cause"]
+            else {}
+        ),
         reason=reason,
     )
     if amend:
@@ -618,6 +687,13 @@ def _close_hold(order: Order, how: str) -> None:
     order.on_hold = False
 
 
+def approve(order: Order, now: Any = None) -> None:
+    """The order is approved: in execution at once when an execution notice already named its responsible person
+    (an amendment after the notice, approved again)."""
+    order.status = OrderStatus.EXECUTING if order.responsible_id else OrderStatus.APPROVED
+    order.approved_at = now or timezone.now()
+
+
 def _review_reasons(order: Order, outcomes: list[checks.Outcome], policy: policies.ChecksPolicy) -> list[str]:
     """Why the order goes to the order review (R-ORD-03), empty when it need not: a failed check, a value above
     the threshold, a non-standard order, or a grade whose rush rule asks for strict review (grade D)."""
@@ -652,6 +728,13 @@ def _store_run(order: Order, outcomes: list[checks.Outcome]) -> None:
         ]
     )
     order.checks_passed = all(o.passed for o in outcomes)
+    lead = next((o for o in outcomes if o.key == CheckKey.LEAD_TIME), None)
+    figures = lead.figures if lead is not None else {}
+    order.grade = str(figures.get("grade") or "")[:2]
+    # a rush order: requested sooner than the grade's standard lead time; the grade's rush rule "jump_queue"
+    # (A by default, R-GRD-03) puts it first in the open order list (R-ORD-05)
+    order.rush = lead is not None and not lead.passed and "earliest" in figures
+    order.priority = 1 if order.rush and figures.get("rush_rule") == "jump_queue" else 0
 
 
 def _all_checks(
@@ -734,8 +817,7 @@ def _submit(order: Order, *, actor: Any, why: str) -> Order:
         if review:
             order.status = OrderStatus.REVIEW_PENDING
         else:
-            order.status = OrderStatus.APPROVED
-            order.approved_at = timezone.now()
+            approve(order)
     order.save()
     review_flow.sync_case(order, actor=actor, why=why)
     _record_checked(
@@ -772,6 +854,8 @@ def order_reopen(*, actor: Any, order_id: Any, reason: str) -> Order:
     order = _order_for(actor, order_id)
     if order.status != OrderStatus.CANCELLED:
         raise Conflict(_("只有已取消的订单可以重新启用。"), field="status", rule="state")
+    if order.delivered_amount:
+        raise Conflict(_("订单已有发货，不能重新启用；请复制为新订单。"), field="status", rule="delivered")
     adapters.exposure_lock(order.customer)  # the fixed order: order row, exposure row, audit head
     audit.record(actor=actor, action=AuditAction.UPDATE, obj=order, changes={"reopen": True}, reason=reason)
     order.cancelled_at = None
@@ -893,8 +977,7 @@ def order_release(*, actor: Any, order_id: Any, reason: str) -> Order:
         if review:
             order.status = OrderStatus.REVIEW_PENDING
         else:
-            order.status = OrderStatus.APPROVED
-            order.approved_at = now
+            approve(order, now)
         outcome = "released"
     order.save()
     review_flow.sync_case(order, actor=actor, why="release")
@@ -931,6 +1014,8 @@ def order_cancel(*, actor: Any, order_id: Any, reason: str) -> Order:
     order = _order_for(actor, order_id)
     if order.status == OrderStatus.CANCELLED:
         raise Conflict(_("订单已取消。"), field="status", rule="state")
+    if order.status == OrderStatus.COMPLETED:
+        raise Conflict(_("订单已完成，不能取消。"), field="status", rule="state")
     return cancel_locked(order, actor=actor, reason=reason.strip())
 
 
@@ -945,6 +1030,8 @@ def cancel_locked(order: Order, *, actor: Any, reason: str, how: str = "cancelle
     order.status = OrderStatus.CANCELLED
     order.cancelled_at = timezone.now()
     order.save()
+    if order.responsible_id:
+        engine.task_close(target=order, actor=actor)  # the execution notice's to-do
     review_flow.sync_case(order, actor=actor, why=reason)
     audit.record(
         actor=actor,

@@ -8,11 +8,12 @@ from django.utils.translation import gettext_lazy as _
 def ready() -> None:
     from kehu.core.demo import register_loader
     from kehu.core.navigation import MenuItem, register_module
-    from kehu.orders import access_rules, policies, services, workflow  # noqa: F401
+    from kehu.orders import access_rules, execution, policies, services, workflow  # noqa: F401
     from kehu.orders.demo import load_orders
 
     policies.register()
     services.register_series()
+    execution.register_series()
     workflow.register()
     register_module(
         "orders",
@@ -22,7 +23,9 @@ def ready() -> None:
         [
             MenuItem(_("订单"), "orders_list", "orders.order.view", "bi-receipt", position=0),
             MenuItem(_("新建订单"), "orders_new", "orders.order.edit", "bi-plus-square"),
+            MenuItem(_("在手订单"), "orders_open", "orders.order.view", "bi-truck"),
             MenuItem(_("信用冻结"), "orders_holds", "orders.hold.release", "bi-lock"),
+            MenuItem(_("订单差错报告"), "orders_errors", "orders.errors.view", "bi-exclamation-triangle"),
             MenuItem(_("产品目录"), "orders_products", "orders.product.view", "bi-box-seam"),
         ],
     )
@@ -34,7 +37,7 @@ def _register_change_labels() -> None:
     """Words for the keys and codes the order services write into the audit trail (history pages)."""
     from kehu.core.audit import register_change_labels
     from kehu.core.models.org import RoleCode
-    from kehu.orders.models import CheckKey
+    from kehu.orders.models import AmendmentCause, CheckKey, FeedbackKind
 
     roles = dict(RoleCode.choices)
     register_change_labels(
@@ -53,6 +56,20 @@ def _register_change_labels() -> None:
             "amendment": _("变更"),
             "copied_from": _("复制自"),
             "case": _("评审流程"),
+            "notice": _("执行通知"),
+            "responsible": _("执行责任人"),
+            "delivery_deadline": _("交付期限"),
+            "supersedes": _("取代通知"),
+            "delivery": _("发货单"),
+            "delivered": _("本次发货金额"),
+            "delivered_amount": _("已发货金额"),
+            "invoice": _("发票"),
+            "invoiced": _("本次开票金额"),
+            "invoiced_amount": _("已开票金额"),
+            "feedback": _("客户反馈"),
+            "rating": _("评分"),
+            "cause": _("变更原因类别"),
+            "department": _("责任部门"),
         },
         values={
             "via": {"submit": _("提交"), "copy": _("复制后提交"), "amend": _("变更后重新检查")},
@@ -67,6 +84,8 @@ def _register_change_labels() -> None:
                 "review_rejected": _("评审否决"),
             },
             "release": {"released": _("已解除"), "blocked": _("退回草稿（其他检查未通过）")},
+            "cause": dict(AmendmentCause.choices),
+            "feedback": dict(FeedbackKind.choices),
             "required_role": roles,
             "released_role": roles,
         },

@@ -23,12 +23,17 @@ from kehu.core.errors import KehuError, ValidationFailed
 from kehu.core.listing import MONEY_CELL, Column, ListPage
 from kehu.customers.models import Customer, CustomerStatus
 from kehu.customers.search import search_q
-from kehu.orders import adapters, checks, imports, policies, selectors, services
+from kehu.orders import adapters, checks, execution, imports, policies, selectors, services
 from kehu.orders import review as review_flow
 from kehu.orders.forms import (
     LINE_FIELDS,
     LINE_ROWS,
+    DeliveryForm,
+    ErrorFilterForm,
+    FeedbackForm,
     ImportForm,
+    InvoiceForm,
+    NoticeForm,
     OrderFilterForm,
     OrderForm,
     ReasonForm,
@@ -42,30 +47,54 @@ def _money(value: Any) -> str:
     return "" if value is None else f"{value:,.2f}"
 
 
+def _order_link(o: Order) -> str:
+    return reverse("orders_detail", args=[o.pk])
+
+
+def _money_col(key: str, label: Any, sort: str | None = None) -> Column:
+    """An amount column of an order (grouped on the page, a number in the xlsx)."""
+    return Column(
+        key,
+        label,
+        sort=sort,
+        value=lambda o: getattr(o, key),
+        template=MONEY_CELL,
+        css="text-end text-nowrap",
+    )
+
+
+def _head_columns() -> tuple[Column, Column]:
+    return (
+        Column("number", _("订单编号"), sort="number", link=_order_link, css="text-nowrap"),
+        Column(
+            "customer", _("客户"), sort="customer__name", value=lambda o: o.customer.name, link=_order_link
+        ),
+    )
+
+
+def _status_col() -> Column:
+    return Column(
+        "status",
+        _("状态"),
+        sort="status",
+        value=lambda o: o.get_status_display(),
+        template="orders/partials/_status_cell.html",
+        css="text-nowrap",
+    )
+
+
+def _requested_col() -> Column:
+    return Column("requested_date", _("要求交货日期"), sort="requested_date", css="text-nowrap")
+
+
 def order_columns() -> list[Column]:
-    link = lambda o: reverse("orders_detail", args=[o.pk])  # noqa: E731
     return [
-        Column("number", _("订单编号"), sort="number", link=link, css="text-nowrap"),
-        Column("customer", _("客户"), sort="customer__name", value=lambda o: o.customer.name, link=link),
+        *_head_columns(),
         Column("owner", _("负责人"), sort="owner__username", value=lambda o: str(o.owner), css="text-nowrap"),
         Column("channel", _("接单渠道"), value=lambda o: o.get_channel_display()),
-        Column("requested_date", _("要求交货日期"), sort="requested_date", css="text-nowrap"),
-        Column(
-            "total_amount",
-            _("价税合计"),
-            sort="total_amount",
-            value=lambda o: o.total_amount,
-            template=MONEY_CELL,
-            css="text-end text-nowrap",
-        ),
-        Column(
-            "status",
-            _("状态"),
-            sort="status",
-            value=lambda o: o.get_status_display(),
-            template="orders/partials/_status_cell.html",
-            css="text-nowrap",
-        ),
+        _requested_col(),
+        _money_col("total_amount", _("价税合计"), "total_amount"),
+        _status_col(),
         Column("on_hold", _("信用冻结"), value=lambda o: _("是") if o.on_hold else ""),
         Column(
             "created_at",
@@ -108,6 +137,154 @@ def order_list(request: HttpRequest) -> HttpResponse:
         },
         export_name="orders",
         export_action="orders.order.export",
+    )
+
+
+def open_columns() -> list[Column]:
+    return [
+        Column(
+            "priority",
+            _("优先"),
+            sort="priority",
+            value=lambda o: _("急单优先") if o.priority else (_("急单") if o.rush else ""),
+            template="orders/partials/_priority_cell.html",
+            css="text-nowrap",
+        ),
+        *_head_columns(),
+        Column("grade", _("客户等级"), sort="grade"),
+        _requested_col(),
+        Column(
+            "responsible",
+            _("执行责任人"),
+            value=lambda o: str(o.responsible) if o.responsible_id else _("待下达执行通知"),
+            css="text-nowrap",
+        ),
+        _money_col("total_amount", _("价税合计"), "total_amount"),
+        _money_col("delivered_amount", _("已发货金额"), "delivered_amount"),
+        _money_col("invoiced_amount", _("已开票金额")),
+        _status_col(),
+    ]
+
+
+@login_required
+def open_orders(request: HttpRequest) -> HttpResponse:
+    """Approved and executing orders (R-ORD-05): A-grade rush orders first, then by the requested date."""
+    user: Any = request.user
+    access.require(user, "orders.order.view")
+    page = ListPage(
+        request,
+        selectors.order_list(actor=user, filters={"status": "open"}).select_related("responsible"),
+        columns=open_columns(),
+        default_sort=("-priority", "requested_date"),
+    )
+    return page.respond(
+        "orders/list.html",
+        {
+            "title": _("在手订单"),
+            "intro": _("已批准与执行中的订单；A级急单（等级急单规则为优先排产）排在最前。"),
+        },
+        export_name="open-orders",
+        export_action="orders.order.export",
+    )
+
+
+def error_columns() -> list[Column]:
+    def link(d: Any) -> str:
+        return reverse("orders_error_entries") + f"?department={d.pk}"
+
+    return [
+        Column("name", _("责任部门"), sort="name", link=link),
+        Column("errors", _("差错次数"), sort="errors", css="text-end"),
+        Column("orders", _("涉及订单"), sort="orders", css="text-end"),
+        Column("people", _("责任人数"), css="text-end"),
+        Column("changed", _("变更金额合计"), template=MONEY_CELL, css="text-end text-nowrap"),
+        Column(
+            "latest", _("最近一次"), value=lambda d: timezone.localtime(d.latest).date(), css="text-nowrap"
+        ),
+        Column(
+            "repeated",
+            _("多次差错"),
+            value=lambda d: _("是（须培训或调整人员）") if d.repeated else "",
+            css="text-nowrap",
+        ),
+    ]
+
+
+def _error_period(request: HttpRequest) -> tuple[Any, Any, ErrorFilterForm]:
+    form = ErrorFilterForm(request.GET or None)
+    start = end = None
+    if form.is_bound and form.is_valid():
+        start, end = form.cleaned_data.get("start"), form.cleaned_data.get("end")
+    return start, end, form
+
+
+@login_required
+def error_report(request: HttpRequest) -> HttpResponse:
+    """Internal errors corrected after approval, by responsible department (R-ORD-07)."""
+    user: Any = request.user
+    start, end, _form = _error_period(request)
+    try:
+        rows = execution.error_report(actor=user, start=start, end=end)
+        first, last = execution.error_window(start, end)
+    except ValidationFailed as exc:
+        messages.error(request, str(exc.message))
+        return redirect("orders_errors")
+    policy, _version = policies.execution()
+    page = ListPage(
+        request, rows, columns=error_columns(), filter_form=ErrorFilterForm, default_sort="-errors"
+    )
+    return page.respond(
+        "orders/list.html",
+        {
+            "title": _("订单差错报告"),
+            "intro": _(
+                "%(first)s 至 %(last)s 批准后变更中的内部差错，按责任部门统计；达到 %(n)s 次的部门列为多次差错。"
+            )
+            % {"first": first.isoformat(), "last": last.isoformat(), "n": policy.repeat_errors},
+        },
+        export_name="order-errors",
+        export_action="orders.errors.view",
+    )
+
+
+def error_entry_columns() -> list[Column]:
+    link = lambda a: reverse("orders_detail", args=[a.order_id])  # noqa: E731
+    return [
+        Column(
+            "amended_at",
+            _("变更时间"),
+            sort="amended_at",
+            value=lambda a: timezone.localtime(a.amended_at).strftime("%Y-%m-%d %H:%M"),
+            css="text-nowrap",
+        ),
+        Column("order", _("订单编号"), value=lambda a: a.order.number, link=link, css="text-nowrap"),
+        Column("customer", _("客户"), value=lambda a: a.order.customer.name),
+        Column("department", _("责任部门"), value=lambda a: a.department.name if a.department_id else ""),
+        Column("person", _("责任人"), value=lambda a: str(a.person) if a.person_id else ""),
+        Column("reason", _("变更理由")),
+        _money_col("total_before", _("变更前价税合计")),
+        _money_col("total_after", _("变更后价税合计")),
+        Column("amended_by", _("变更人"), value=lambda a: str(a.amended_by)),
+    ]
+
+
+@login_required
+def error_entries(request: HttpRequest) -> HttpResponse:
+    user: Any = request.user
+    start, end, _form = _error_period(request)
+    try:
+        qs = execution.error_entries(
+            actor=user, department_id=request.GET.get("department"), start=start, end=end
+        )
+    except ValidationFailed as exc:
+        messages.error(request, str(exc.message))
+        return redirect("orders_errors")
+    page = ListPage(request, qs, columns=error_entry_columns(), default_sort="-amended_at")
+    return page.respond(
+        "orders/list.html",
+        {"title": _("内部差错明细"), "back": reverse("orders_errors")},
+        export_name="order-error-entries",
+        export_action="orders.errors.view",
     )
 
 
@@ -225,6 +402,7 @@ def _entry(request: HttpRequest, order: Order | None) -> HttpResponse:
         user=user,
         amend=amend,
         fixed_customer=order.customer if order is not None else None,
+        after_approval=order is not None and order.status in services.AFTER_APPROVAL,
     )
     rows = _line_rows(data, order)
     error_line = ""
@@ -247,7 +425,13 @@ def _entry(request: HttpRequest, order: Order | None) -> HttpResponse:
                 )
             else:
                 saved = services.order_update(
-                    actor=user, order_id=order.pk, reason=d.get("reason", ""), **common
+                    actor=user,
+                    order_id=order.pk,
+                    reason=d.get("reason", ""),
+                    cause=d.get("cause", ""),
+                    department_id=d["department"].pk if d.get("department") else None,
+                    person_id=d["person"].pk if d.get("person") else None,
+                    **common,
                 )
             messages.success(request, _("订单 %(n)s 已保存。") % {"n": saved.number})
             return redirect("orders_detail", saved.pk)
@@ -370,6 +554,7 @@ def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         "orders/detail.html",
         {
+            **_execution_context(user, order),
             "order": order,
             "css": STATUS_CSS.get(order.status, ""),
             "lines": selectors.order_lines(order),
@@ -387,6 +572,125 @@ def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "review_actions": review_actions,
         },
     )
+
+
+def _may(user: Any, action: str, order: Order) -> bool:
+    return access.can(user, action) and access.in_scope(user, action, order)
+
+
+def _execution_context(user: Any, order: Order) -> dict[str, Any]:
+    """The execution part of the order page (R-ORD-05, R-ORD-06): notices, deliveries, invoices, feedback,
+    amendments, and the forms the user may use now."""
+    S = OrderStatus
+    responsible = order.responsible_id is not None and order.responsible_id == user.pk
+    executing = order.status == S.EXECUTING
+    can_deliver = executing and (responsible or _may(user, "orders.delivery.post", order))
+    lines = selectors.order_lines(order) if can_deliver else []
+    for ln in lines:
+        ln.left = (ln.quantity or Decimal(0)) - ln.delivered_quantity  # type: ignore[attr-defined]
+    return {
+        "notices": execution.order_notices(order),
+        "deliveries": execution.order_deliveries(order),
+        "invoices": execution.order_invoices(order),
+        "feedback": execution.order_feedback(order),
+        "amendments": execution.order_amendments(order),
+        "retain_until": execution.retain_until(order),
+        "can_assign": order.status in (S.APPROVED, S.EXECUTING) and _may(user, "orders.order.assign", order),
+        "notice_form": NoticeForm(initial={"delivery_deadline": order.requested_date}),
+        "can_deliver": can_deliver,
+        "deliver_lines": [ln for ln in lines if ln.left > 0],  # type: ignore[attr-defined]
+        "delivery_form": DeliveryForm(initial={"delivered_on": timezone.localdate()}),
+        "can_invoice": order.status in execution.INVOICEABLE
+        and order.unbilled > 0
+        and _may(user, "orders.invoice.post", order),
+        "invoice_form": InvoiceForm(initial={"invoiced_on": timezone.localdate()}),
+        "can_feedback": (order.status in (S.EXECUTING, S.COMPLETED) or order.delivered_amount > 0)
+        and (responsible or _may(user, "orders.delivery.post", order)),
+        "feedback_form": FeedbackForm(),
+    }
+
+
+def _form_errors(form: Any) -> str:
+    """A form's errors in one line, each with its field's label ("交付期限：请输入日期。")."""
+    parts = []
+    for key, errors in form.errors.items():
+        label = form.fields[key].label if key in form.fields else ""
+        parts.append(f"{label}：{'，'.join(errors)}" if label else "，".join(errors))
+    return "；".join(parts)
+
+
+@login_required
+@require_POST
+def order_execute(request: HttpRequest, pk: int, step: str) -> HttpResponse:
+    """The execution forms of the order page: notice, delivery, invoice, feedback (the same services as the API)."""
+    user: Any = request.user
+    post = request.POST
+    try:
+        if step == "notice":
+            form: Any = NoticeForm(post)
+            if form.is_valid():
+                d = form.cleaned_data
+                notice = execution.order_assign(
+                    actor=user,
+                    order_id=pk,
+                    responsible_id=d["responsible"].pk,
+                    delivery_deadline=d["delivery_deadline"],
+                    quality_requirements=d["quality_requirements"],
+                    production_plan=d["production_plan"],
+                )
+                messages.success(request, _("执行通知 %(n)s 已下达。") % {"n": notice.number})
+        elif step == "delivery":
+            form = DeliveryForm(post)
+            if form.is_valid():
+                rows = [
+                    {"line_id": key[4:], "quantity": value}
+                    for key, value in post.items()
+                    if key.startswith("qty-") and str(value).strip()
+                ]
+                delivery = execution.delivery_post(
+                    actor=user,
+                    order_id=pk,
+                    delivered_on=form.cleaned_data["delivered_on"],
+                    lines=rows,
+                    note=form.cleaned_data["note"],
+                )
+                messages.success(
+                    request,
+                    _("发货单 %(n)s 已登记，金额 %(a)s。")
+                    % {"n": delivery.number, "a": _money(delivery.amount)},
+                )
+        elif step == "invoice":
+            form = InvoiceForm(post)
+            if form.is_valid():
+                d = form.cleaned_data
+                invoice = execution.order_invoice(
+                    actor=user,
+                    order_id=pk,
+                    number=d["number"],
+                    invoiced_on=d["invoiced_on"],
+                    amount=d["amount"],
+                    due_date=d["due_date"],
+                )
+                messages.success(
+                    request,
+                    _("发票 %(n)s 已记入应收台账，金额 %(a)s，到期日 %(d)s。")
+                    % {"n": invoice.number, "a": _money(invoice.amount), "d": invoice.due_date.isoformat()},
+                )
+        elif step == "feedback":
+            form = FeedbackForm(post)
+            if form.is_valid():
+                d = form.cleaned_data
+                execution.feedback_add(
+                    actor=user, order_id=pk, kind=d["kind"], rating=d["rating"], content=d["content"]
+                )
+                messages.success(request, _("客户反馈已记录。"))
+        else:
+            raise ValidationFailed(_("未知的操作。"), field="step", rule="choice")
+        if not form.is_valid():
+            messages.error(request, _form_errors(form))
+    except KehuError as exc:
+        message_error(request, exc)
+    return redirect(reverse("orders_detail", args=[pk]) + "#execution")
 
 
 def _step_label(case: Any) -> str:

@@ -8,6 +8,9 @@
 - :func:`invoice_totals`, :func:`worst_days_late` — for a batch of customers at once (the grading run,
   R-GRD-01/02): first invoice and the period's invoicing, and the most days late (paid late or still overdue, the
   facts of ``late_payments`` and ``overdue_summary``); a fixed number of queries per batch, not per customer.
+- :func:`invoice_for_delivery` — for the orders module: post an invoice of delivered goods to the ledger (the
+  actor needs ``receivables.post``; the posting is checked as every invoice) and take its amount off the unbilled
+  deliveries, in the caller's transaction.
 - :func:`exposure_add` — for the orders module: add (or, negative, take off) an approved order or an unbilled
   delivery, under the customer's exposure row lock. Moving an amount from order to delivery to receivable is two
   calls (``order −x``, ``delivery +x``) and then the invoice posting with ``delivery −x``, all in the caller's
@@ -40,6 +43,7 @@ __all__ = [
     "exposure_add",
     "exposure_lock",
     "exposure_parts",
+    "invoice_for_delivery",
     "invoice_totals",
     "late_payments",
     "overdue_summary",
@@ -293,3 +297,35 @@ def exposure_lock(customer: Any) -> ExposureView:
 
     _lock_row(_cid(customer))
     return exposure_of(_cid(customer))
+
+
+def invoice_for_delivery(
+    customer: Any,
+    *,
+    actor: Any,
+    number: str,
+    entry_date: Any,
+    amount: Decimal,
+    due_date: Any,
+    unbilled: Decimal,
+    ref: str,
+    memo: str = "",
+) -> int:
+    """Post the invoice (open receivables +amount) and take ``unbilled`` (at most the amount) off the unbilled
+    deliveries, under the customer's exposure row lock; returns the ledger entry's id."""
+    from kehu.customers.models import Customer
+    from kehu.receivables.services import exposure_move, invoice_post
+
+    obj = customer if isinstance(customer, Customer) else Customer.objects.get(pk=_cid(customer))
+    entry = invoice_post(
+        actor=actor,
+        customer_id=obj.pk,
+        number=number,
+        entry_date=entry_date,
+        amount=amount,
+        due_date=due_date,
+        memo=memo,
+    )
+    if unbilled:
+        exposure_move(customer=obj, kind="delivery", amount=-unbilled, ref=ref, actor=actor)
+    return entry.pk

@@ -13,6 +13,8 @@ STATUS_CSS: dict[str, str] = {
     OrderStatus.CREDIT_HOLD: "bg-danger-subtle text-danger-emphasis",
     OrderStatus.REVIEW_PENDING: "bg-warning-subtle text-warning-emphasis",
     OrderStatus.APPROVED: "bg-success-subtle text-success-emphasis",
+    OrderStatus.EXECUTING: "bg-primary-subtle text-primary-emphasis",
+    OrderStatus.COMPLETED: "bg-info-subtle text-info-emphasis",
     OrderStatus.CANCELLED: "bg-light text-muted",
 }
 

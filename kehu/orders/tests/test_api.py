@@ -92,7 +92,7 @@ def test_api_amend_and_copy(client, org, cust, catalogue):
     client.force_login(org["rep1"])
     oid = post(client, "/api/v1/orders/", body(cust, catalogue, "10")).json()["id"]
     post(client, f"/api/v1/orders/{oid}/submit", {})
-    amend = body(cust, catalogue, "200", reason="加量")
+    amend = body(cust, catalogue, "200", reason="加量", cause="customer")
     amend.pop("customer_id")
     r = post(client, f"/api/v1/orders/{oid}/amend", amend)
     assert r.status_code == 200 and r.json()["status"] == "credit_hold"

@@ -154,6 +154,7 @@ def _edit(actor, o, lines, reason="客户加量"):
         payment_terms=o.payment_terms,
         lines=lines,
         reason=reason,
+        cause="customer",
     )
 
 

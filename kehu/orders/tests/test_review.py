@@ -221,14 +221,24 @@ def test_r_ord_04_api(client, org, cust, catalogue, people):
             f"/api/v1/orders/{o.pk}/review/{t}", data=json.dumps(body), content_type="application/json"
         )
 
-    r = post(people["reviewer"], "content_pass", {"comment": ""})
+    # the step the caller saw is required: a decision never lands on a step its author did not see
+    r = post(people["reviewer"], "content_pass", {"comment": "可行"})
+    assert r.status_code == 400 and "expected_state" in r.content.decode()
+    r = post(people["reviewer"], "content_pass", {"comment": "", "expected_state": "content"})
     assert r.status_code == 400 and r.json()["detail"]["field"] == "comment"
-    assert post(people["finance"], "content_pass", {"comment": "x"}).status_code == 403
+    assert (
+        post(people["finance"], "content_pass", {"comment": "x", "expected_state": "content"}).status_code
+        == 403
+    )
     r = post(people["reviewer"], "content_pass", {"comment": "可行", "expected_state": "content"})
     assert r.status_code == 200, r.content
     assert (
         post(people["reviewer"], "content_pass", {"comment": "可行", "expected_state": "content"}).status_code
         == 409
     )
-    r = post(people["sales"], "send_back", {"comment": "退回"})
+    assert (
+        post(people["sales"], "send_back", {"comment": "退回", "expected_state": "content"}).status_code
+        == 409
+    )
+    r = post(people["sales"], "send_back", {"comment": "退回", "expected_state": "sales"})
     assert r.status_code == 200 and r.json()["status"] == OrderStatus.DRAFT
