@@ -36,6 +36,7 @@ SCALES: dict[str, dict[str, dict[str, Any]]] = {
         "customer_import": {"scale": "tiny"},
         "receivables": {"scale": "tiny"},
         "grading": {"scale": "tiny"},
+        "orders": {"scale": "tiny"},
     },
     "small": {
         "login": {"n": 30, "users": 100},
@@ -46,6 +47,7 @@ SCALES: dict[str, dict[str, dict[str, Any]]] = {
         "customer_import": {"scale": "small"},
         "receivables": {"scale": "small"},
         "grading": {"scale": "small"},
+        "orders": {"scale": "small"},
     },
     "medium": {
         "login": {"n": 50, "users": 1_000},
@@ -56,6 +58,7 @@ SCALES: dict[str, dict[str, dict[str, Any]]] = {
         "customer_import": {"scale": "medium"},
         "receivables": {"scale": "medium"},
         "grading": {"scale": "medium"},
+        "orders": {"scale": "medium"},
     },
     "large": {
         "login": {"n": 300, "users": 10_000},
@@ -66,6 +69,7 @@ SCALES: dict[str, dict[str, dict[str, Any]]] = {
         "customer_import": {"scale": "large"},
         "receivables": {"scale": "large"},
         "grading": {"scale": "large"},
+        "orders": {"scale": "large"},
     },
 }
 DEFAULT_SCALE = "small"

@@ -319,6 +319,13 @@ def bench_grading(*, scale: str, seed: int = 2026) -> list[Figure]:
     return [Figure(**row) for row in gr.run(scale, seed=seed)]
 
 
+def bench_orders(*, scale: str, seed: int = 2026) -> list[Figure]:
+    """Order submit over HTTP against raw SQL, and the order list at 1M orders (bench/bench_orders.py)."""
+    from bench import bench_orders as od
+
+    return [Figure(**row) for row in od.run(scale, seed=seed)]
+
+
 BENCHMARKS: dict[str, Callable[..., list[Figure]]] = {
     "login": bench_login,
     "audit_write": bench_audit_write,
@@ -328,4 +335,5 @@ BENCHMARKS: dict[str, Callable[..., list[Figure]]] = {
     "customer_import": bench_customer_import,
     "receivables": bench_receivables,
     "grading": bench_grading,
+    "orders": bench_orders,
 }

@@ -49,7 +49,10 @@ class BootstrapMixin:
                 widget.input_type = "datetime-local"
             classes = widget.attrs.get("class", "").split()
             wanted = css.split()
-            if self.is_bound and self.errors.get(name):  # type: ignore[attr-defined]
+            # the errors once validated (full_clean styles again): reading ``self.errors`` here would validate the
+            # form in __init__, before a subclass has set its choices (an owner list, a responsible person)
+            errors = getattr(self, "_errors", None) or {}
+            if errors.get(name):
                 wanted.append("is-invalid")
             widget.attrs["class"] = " ".join([*classes, *(c for c in wanted if c not in classes)])
 

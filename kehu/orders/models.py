@@ -132,6 +132,9 @@ class Order(models.Model):
             models.Index(fields=["customer", "status"], name="order_customer_status"),
             models.Index(fields=["owner", "status"], name="order_owner_status"),
             models.Index(fields=["status", "created_at"], name="order_status_created"),
+            # the order list's default sort (newest first) and the owner filter with it
+            models.Index(fields=["-created_at", "-id"], name="order_created_desc"),
+            models.Index(fields=["owner", "-created_at"], name="order_owner_created"),
             models.Index(
                 fields=["-priority", "requested_date"],
                 name="order_open_priority",
