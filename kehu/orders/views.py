@@ -188,9 +188,11 @@ def open_orders(request: HttpRequest) -> HttpResponse:
     )
 
 
-def error_columns() -> list[Column]:
+def error_columns(period: str = "") -> list[Column]:
+    """``period``: the report's start/end query, carried to the department's entries."""
+
     def link(d: Any) -> str:
-        return reverse("orders_error_entries") + f"?department={d.pk}"
+        return reverse("orders_error_entries") + f"?department={d.pk}" + (f"&{period}" if period else "")
 
     return [
         Column("name", _("责任部门"), sort="name", link=link),
@@ -230,8 +232,9 @@ def error_report(request: HttpRequest) -> HttpResponse:
         messages.error(request, str(exc.message))
         return redirect("orders_errors")
     policy, _version = policies.execution()
+    period = "&".join(f"{k}={v.isoformat()}" for k, v in (("start", start), ("end", end)) if v)
     page = ListPage(
-        request, rows, columns=error_columns(), filter_form=ErrorFilterForm, default_sort="-errors"
+        request, rows, columns=error_columns(period), filter_form=ErrorFilterForm, default_sort="-errors"
     )
     return page.respond(
         "orders/list.html",
@@ -470,6 +473,9 @@ def order_edit(request: HttpRequest, pk: int) -> HttpResponse:
     )
     if order.status == OrderStatus.CANCELLED:
         messages.error(request, _("已取消的订单不能修改，可重新启用或复制。"))
+        return redirect("orders_detail", pk)
+    if order.status == OrderStatus.COMPLETED or order.delivered_amount:
+        messages.error(request, _("订单已有发货，不能变更；可取消未发货部分后复制为新订单。"))
         return redirect("orders_detail", pk)
     return _entry(request, order)
 
