@@ -15,7 +15,7 @@ from ninja.pagination import PageNumberPagination, paginate
 
 from kehu.orders import execution, selectors, services
 from kehu.orders import review as review_flow
-from kehu.orders.models import Order
+from kehu.orders.models import Delivery, Order
 
 router = Router()
 
@@ -545,7 +545,7 @@ def deliver(request: HttpRequest, order_id: int, payload: DeliveryIn) -> Any:
         lines=[x.dict() for x in payload.lines],
         note=payload.note,
     )
-    return Status(201, delivery)
+    return Status(201, Delivery.objects.prefetch_related("lines__order_line").get(pk=delivery.pk))
 
 
 @router.get("/{order_id}/invoices", response=list[InvoiceOut], summary="The invoices of an order")

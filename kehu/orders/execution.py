@@ -19,8 +19,9 @@ from collections.abc import Iterable, Mapping
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
+from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
-from django.db.models import Count, Max, QuerySet, Sum
+from django.db.models import Count, F, Max, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -45,12 +46,14 @@ from kehu.orders.models import (
     OrderStatus,
 )
 from kehu.workflow import engine
+from kehu.workflow.models import Task, TaskState
 
 NOTICE_SERIES = "ORDER_NOTICE"
 DELIVERY_SERIES = "ORDER_DELIVERY"
 CENT = Decimal("0.01")
 QTY = Decimal("0.001")
 MAX_QTY = Decimal("99999999999.999")
+MAX_AMOUNT = Decimal("99999999999999.99")
 
 # statuses in which goods may still be delivered, and in which delivered goods may be invoiced
 DELIVERABLE = (OrderStatus.EXECUTING,)
@@ -86,6 +89,12 @@ def _money(value: Any, *, field: str, label: str) -> Decimal:
         ) from None
     if not d.is_finite() or d <= 0:
         raise ValidationFailed(_("%(label)s须大于零。") % {"label": label}, field=field, rule="positive")
+    if d > MAX_AMOUNT:
+        raise ValidationFailed(
+            _("%(label)s不能超过 %(max)s。") % {"label": label, "max": f"{MAX_AMOUNT:,}"},
+            field=field,
+            rule="max",
+        )
     if d != d.quantize(CENT):
         raise ValidationFailed(
             _("%(label)s最多两位小数。") % {"label": label}, field=field, rule="decimal_places"
@@ -178,10 +187,11 @@ def order_assign(
     if not quality:
         raise ValidationFailed(_("质量要求必须填写。"), field="quality_requirements", rule="required")
     previous = order.notices.order_by("-issued_at", "-pk").first()
+    number = number_next(NOTICE_SERIES)  # the fixed order: order row, numbering, then the audit head
     engine.task_close(target=order, actor=actor)
     notice = ExecutionNotice.objects.create(
         order=order,
-        number=number_next(NOTICE_SERIES),
+        number=number,
         responsible=person,
         delivery_deadline=deadline,
         quality_requirements=quality,
@@ -192,14 +202,7 @@ def order_assign(
     order.responsible = person
     order.status = OrderStatus.EXECUTING
     order.save(update_fields=["responsible", "status", "updated_at"])
-    engine.task_create(
-        target=order,
-        title=_("执行订单 %(n)s（%(c)s），交付期限 %(d)s")
-        % {"n": order.number, "c": order.customer.name, "d": deadline.isoformat()},
-        assignee=person,
-        due=deadline,
-        actor=actor,
-    )
+    _open_task(order, notice, actor)
     audit.record(
         actor=actor,
         action=AuditAction.TRANSITION,
@@ -213,6 +216,33 @@ def order_assign(
         },
     )
     return notice
+
+
+def _open_task(order: Order, notice: ExecutionNotice, actor: Any) -> None:
+    engine.task_create(
+        target=order,
+        title=_("执行订单 %(n)s（%(c)s），交付期限 %(d)s")
+        % {"n": order.number, "c": order.customer.name, "d": notice.delivery_deadline.isoformat()},
+        assignee=notice.responsible,
+        due=notice.delivery_deadline,
+        actor=actor,
+    )
+
+
+def sync_task(order: Order, actor: Any) -> None:
+    """The responsible person's to-do follows the order: open while it is in execution (opened again from the
+    latest notice when an amended order is approved again), closed while it is held, reviewed, a draft or done."""
+    if order.responsible_id is None:
+        return
+    ct_open = Task.objects.filter(
+        target_type=ContentType.objects.get_for_model(Order), target_id=str(order.pk), state=TaskState.OPEN
+    ).exists()
+    if order.status == OrderStatus.EXECUTING and not ct_open:
+        notice = order.notices.select_related("responsible").order_by("-issued_at", "-pk").first()
+        if notice is not None:
+            _open_task(order, notice, actor)
+    elif order.status != OrderStatus.EXECUTING and ct_open:
+        engine.task_close(target=order, actor=actor)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -231,13 +261,13 @@ def _delivery_lines(order: Order, raw: Iterable[Mapping[str, Any]]) -> list[tupl
         line_id = row.get("line_id") or row.get("line")
         if not str(line_id or "").isdigit() or int(str(line_id)) not in lines:
             raise ValidationFailed(
-                _("第%(n)s项：订单行不属于本订单。") % {"n": n}, field=f"lines.{n}.line_id", rule="exists"
+                _("第%(n)s项：订单行不属于本订单。") % {"n": n}, field=f"lines[{n}].line_id", rule="exists"
             )
         line = lines[int(str(line_id))]
         if line.pk in seen:
             raise ValidationFailed(
                 _("第%(n)s项：订单行 %(p)s 重复。") % {"n": n, "p": line.position},
-                field=f"lines.{n}.line_id",
+                field=f"lines[{n}].line_id",
                 rule="unique",
             )
         seen.add(line.pk)
@@ -246,16 +276,16 @@ def _delivery_lines(order: Order, raw: Iterable[Mapping[str, Any]]) -> list[tupl
             qty = Decimal(str(raw_qty).strip())
         except InvalidOperation:
             raise ValidationFailed(
-                _("订单行 %(n)s 发货数量不是有效数字。") % where, field=f"lines.{n}.quantity", rule="decimal"
+                _("订单行 %(n)s 发货数量不是有效数字。") % where, field=f"lines[{n}].quantity", rule="decimal"
             ) from None
-        if not qty.is_finite() or qty <= 0 or qty > MAX_QTY:
+        if not qty.is_finite() or qty <= 0:
             raise ValidationFailed(
-                _("订单行 %(n)s 发货数量须大于零。") % where, field=f"lines.{n}.quantity", rule="positive"
+                _("订单行 %(n)s 发货数量须大于零。") % where, field=f"lines[{n}].quantity", rule="positive"
             )
         if qty != qty.quantize(QTY):
             raise ValidationFailed(
                 _("订单行 %(n)s 发货数量最多三位小数。") % where,
-                field=f"lines.{n}.quantity",
+                field=f"lines[{n}].quantity",
                 rule="decimal_places",
             )
         left = (line.quantity or ZERO) - line.delivered_quantity
@@ -263,7 +293,7 @@ def _delivery_lines(order: Order, raw: Iterable[Mapping[str, Any]]) -> list[tupl
             raise ValidationFailed(
                 _("订单行 %(n)s 发货数量 %(q)s 超过未发货数量 %(left)s。")
                 % {"n": line.position, "q": f"{qty.normalize():f}", "left": f"{left.normalize():f}"},
-                field=f"lines.{n}.quantity",
+                field=f"lines[{n}].quantity",
                 rule="max",
             )
         out.append((line, qty))
@@ -273,18 +303,24 @@ def _delivery_lines(order: Order, raw: Iterable[Mapping[str, Any]]) -> list[tupl
 
 
 def _line_amount(line: OrderLine, qty: Decimal) -> Decimal:
-    """The delivered part of the line's amount; the last delivery of a line takes what is left, so a fully
-    delivered line adds up to its amount exactly."""
-    if line.delivered_quantity + qty == line.quantity:
-        return line.amount - line.delivered_amount
-    return (line.amount * qty / (line.quantity or 1)).quantize(CENT, rounding=ROUND_HALF_UP)
+    """The delivered part of the line's amount, rounded on the cumulative quantity (what the line's deliveries
+    add up to after this one, less what they were): never more than the line's amount in all, and exactly it once
+    the line is fully delivered, whatever the steps."""
+    after = line.delivered_quantity + qty
+    upto = (line.amount * after / (line.quantity or 1)).quantize(CENT, rounding=ROUND_HALF_UP)
+    return upto - line.delivered_amount
+
+
+def all_delivered(order: Order) -> bool:
+    return not OrderLine.objects.filter(order=order, delivered_quantity__lt=F("quantity")).exists()
 
 
 def _complete_if_done(order: Order, actor: Any) -> None:
+    """Completed once every line is delivered in full and everything delivered is invoiced."""
     if (
         order.status == OrderStatus.EXECUTING
-        and order.delivered_amount == order.total_amount
         and order.invoiced_amount == order.delivered_amount
+        and all_delivered(order)
     ):
         order.status = OrderStatus.COMPLETED
         order.completed_at = timezone.now()
@@ -307,19 +343,25 @@ def delivery_post(
     day = _day(delivered_on, field="delivered_on", label=_("发货日期"))
     if day > timezone.localdate():
         raise ValidationFailed(_("发货日期不能晚于今天。"), field="delivered_on", rule="not_future")
+    approved_on = timezone.localtime(order.approved_at).date() if order.approved_at else None
+    if approved_on is not None and day < approved_on:
+        raise ValidationFailed(
+            _("发货日期不能早于订单批准日期 %(d)s。") % {"d": approved_on.isoformat()},
+            field="delivered_on",
+            rule="before_approval",
+        )
     picked = _delivery_lines(order, lines)
     amounts = [(line, qty, _line_amount(line, qty)) for line, qty in picked]
-    total = sum((a for _l, _q, a in amounts), ZERO)
-    if total <= 0:
-        raise ValidationFailed(_("本次发货金额为零，请检查数量。"), field="lines", rule="positive")
+    total = sum((a for _l, _q, a in amounts), ZERO)  # zero for lines given free of charge
     adapters.exposure_lock(order.customer)  # the fixed order: order row, exposure row, numbering, audit head
+    number = number_next(DELIVERY_SERIES)
     take = min(total, order.counted_amount)  # what the order counted moves with the goods
     if take:
         adapters.exposure_add(order.customer, kind="order", amount=-take, ref=order.number)
         adapters.exposure_add(order.customer, kind="delivery", amount=take, ref=order.number)
     delivery = Delivery.objects.create(
         order=order,
-        number=number_next(DELIVERY_SERIES),
+        number=number,
         delivered_on=day,
         amount=total,
         note=(note or "").strip(),
@@ -390,17 +432,22 @@ def order_invoice(
     # the order's share of the unbilled deliveries leaves with the invoice (all of it with the last invoice)
     take = order.unbilled_amount if value == unbilled else min(value, order.unbilled_amount)
     adapters.exposure_lock(order.customer)
-    entry_id = adapters.invoice_for_delivery(
-        order.customer,
-        actor=actor,
-        number=number,
-        entry_date=day,
-        amount=value,
-        due_date=due,
-        unbilled=take,
-        ref=order.number,
-        memo=_("订单 %(n)s") % {"n": order.number},
-    )
+    try:
+        entry_id = adapters.invoice_for_delivery(
+            order.customer,
+            actor=actor,
+            number=number,
+            entry_date=day,
+            amount=value,
+            due_date=due,
+            unbilled=take,
+            ref=order.number,
+            memo=_("订单 %(n)s") % {"n": order.number},
+        )
+    except ValidationFailed as exc:  # the ledger names its own field: name the order invoice's
+        exc.field = {"entry_date": "invoiced_on"}.get(exc.field or "", exc.field)
+        exc.detail = None
+        raise
     invoice = OrderInvoice.objects.create(
         order=order,
         number=str(number).strip(),
@@ -495,11 +542,14 @@ def error_window(start: Any = None, end: Any = None) -> tuple[dt.date, dt.date]:
     """The period of the error report: given, or the policy's last ``error_window_days`` up to today."""
     policy, _version = policies.execution()
     last = _day(end, field="end", label=_("截止日期")) if end not in (None, "") else timezone.localdate()
-    first = (
-        _day(start, field="start", label=_("起始日期"))
-        if start not in (None, "")
-        else last - dt.timedelta(days=policy.error_window_days - 1)
-    )
+    try:
+        first = (
+            _day(start, field="start", label=_("起始日期"))
+            if start not in (None, "")
+            else last - dt.timedelta(days=policy.error_window_days - 1)
+        )
+    except OverflowError:
+        raise ValidationFailed(_("截止日期过早。"), field="end", rule="range") from None
     if first > last:
         raise ValidationFailed(_("起始日期不能晚于截止日期。"), field="start", rule="range")
     return first, last

@@ -176,7 +176,11 @@ class InvoiceForm(KehuForm):
     number = forms.CharField(label=_("发票号"), max_length=40)
     invoiced_on = forms.DateField(label=_("开票日期"), widget=forms.DateInput(attrs={"type": "date"}))
     amount = forms.DecimalField(
-        label=_("开票金额"), required=False, decimal_places=2, help_text=_("不填：全部已发货未开票金额。")
+        label=_("开票金额"),
+        required=False,
+        max_digits=16,
+        decimal_places=2,
+        help_text=_("不填：全部已发货未开票金额。"),
     )
     due_date = forms.DateField(
         label=_("到期日"),

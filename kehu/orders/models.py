@@ -313,7 +313,10 @@ class Delivery(models.Model):
         ordering = ["order", "delivered_on", "pk"]
         verbose_name = _("发货")
         verbose_name_plural = _("发货")
-        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="delivery_amount_positive")]
+        # zero for lines given free of charge
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gte=0), name="delivery_amount_not_negative")
+        ]
 
     def __str__(self) -> str:
         return self.number

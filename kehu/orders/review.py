@@ -142,9 +142,10 @@ def _role_label(code: str) -> str:
 
 def on_opinion(case: Case, actor: Any, data: dict[str, Any]) -> None:
     """The step's opinion, reviewer and time on the case (R-ORD-04); the next step's deadline."""
-    event = case.events.order_by("-seq").first()
+    event = case.events.select_related("acting_for").order_by("-seq").first()
     if event is not None:
         opinions = list((case.data or {}).get("opinions", []))
+        deputy_for = event.acting_for
         opinions.append(
             {
                 "step": event.from_state,
@@ -152,6 +153,12 @@ def on_opinion(case: Case, actor: Any, data: dict[str, Any]) -> None:
                 "opinion": event.comment,
                 "reviewer_id": actor.pk,
                 "reviewer": actor.label if hasattr(actor, "label") else str(actor),
+                # a deputy's opinion names whom they stood in for, as the case event does
+                **(
+                    {"acting_for_id": deputy_for.pk, "acting_for": deputy_for.label}
+                    if deputy_for is not None
+                    else {}
+                ),
                 "at": event.at.isoformat(),
             }
         )
@@ -162,13 +169,14 @@ def on_opinion(case: Case, actor: Any, data: dict[str, Any]) -> None:
 
 def on_approved(case: Case, actor: Any, data: dict[str, Any]) -> None:
     """Management approved: the order is approved (it counts in exposure since it went to review)."""
-    from kehu.orders import services
+    from kehu.orders import execution, services
 
     order = order_of(case, lock=True)
     if order.status != OrderStatus.REVIEW_PENDING:
         raise Conflict(_("订单已不在待评审状态。"), field="status", rule="state")
     services.approve(order)
     order.save(update_fields=["status", "approved_at", "updated_at"])
+    execution.sync_task(order, actor)
     audit.record(
         actor=actor,
         action=AuditAction.DECISION,
@@ -194,7 +202,7 @@ def on_rejected(case: Case, actor: Any, data: dict[str, Any]) -> None:
 
 def on_returned(case: Case, actor: Any, data: dict[str, Any]) -> None:
     """Sent back to sales: the order goes back to draft, its exposure released; the next submit runs every check."""
-    from kehu.orders import adapters, services
+    from kehu.orders import adapters, execution, services
 
     order = order_of(case, lock=True)
     if order.status != OrderStatus.REVIEW_PENDING:
@@ -204,6 +212,7 @@ def on_returned(case: Case, actor: Any, data: dict[str, Any]) -> None:
         services.move_counted(order, ZERO)
     order.status = OrderStatus.DRAFT
     order.save()
+    execution.sync_task(order, actor)
     audit.record(
         actor=actor,
         action=AuditAction.TRANSITION,

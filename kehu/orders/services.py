@@ -35,7 +35,7 @@ from kehu.core.models.audit import AuditAction
 from kehu.core.numbering import number_next
 from kehu.core.numbering import register_series as _register_series
 from kehu.customers.models import Customer
-from kehu.orders import adapters, checks, policies
+from kehu.orders import adapters, checks, execution, policies
 from kehu.orders import review as review_flow
 from kehu.orders.models import (
     ZERO,
@@ -65,7 +65,18 @@ AMENDABLE = (
     OrderStatus.APPROVED,
     OrderStatus.EXECUTING,
 )
-AFTER_APPROVAL = (OrderStatus.APPROVED, OrderStatus.EXECUTING)
+
+
+def is_amendment(order: Order) -> bool:
+    """A change of a submitted order, or of a draft that had been approved before (sent back by the review after
+    an amendment): it needs a reason and is kept (R-ORD-07)."""
+    return order.status != OrderStatus.DRAFT or order.approved_at is not None
+
+
+def after_approval(order: Order) -> bool:
+    """The order has been approved at some time: an amendment says who answers for it, whatever the order's
+    state now (on hold or under review after an earlier amendment, or sent back to draft)."""
+    return order.approved_at is not None
 
 
 def register_series() -> None:
@@ -483,7 +494,7 @@ def _accountability(order: Order, cause: str, department_id: Any, person_id: Any
     """Who answers for an amendment (R-ORD-07): required after approval; before it, optional."""
     from kehu.core.models import Department, User
 
-    after = order.status in AFTER_APPROVAL
+    after = after_approval(order)
     cause = (cause or "").strip()
     if cause and cause not in AmendmentCause.values:
         raise ValidationFailed(_("变更原因类别无效。"), field="cause", rule="choice")
@@ -538,7 +549,7 @@ def order_update(
         raise Conflict(
             _("订单已有发货，不能变更；可取消未发货部分后复制为新订单。"), field="status", rule="delivered"
         )
-    amend = order.status != OrderStatus.DRAFT
+    amend = is_amendment(order)
     if amend and not (reason or "").strip():
         raise ValidationFailed(_("修改已提交的订单须填写理由。"), field="reason", rule="required")
     accountability = _accountability(order, cause, department_id, person_id) if amend else None
@@ -587,7 +598,7 @@ def order_update(
         ),
         reason=reason,
     )
-    if amend:
+    if amend and order.status != OrderStatus.DRAFT:
         _submit(order, actor=actor, why="amend")
     return order
 
@@ -820,6 +831,7 @@ def _submit(order: Order, *, actor: Any, why: str) -> Order:
             approve(order)
     order.save()
     review_flow.sync_case(order, actor=actor, why=why)
+    execution.sync_task(order, actor)
     _record_checked(
         order,
         actor=actor,
@@ -981,6 +993,7 @@ def order_release(*, actor: Any, order_id: Any, reason: str) -> Order:
         outcome = "released"
     order.save()
     review_flow.sync_case(order, actor=actor, why="release")
+    execution.sync_task(order, actor)
     _record_checked(
         order,
         actor=actor,
@@ -1016,6 +1029,8 @@ def order_cancel(*, actor: Any, order_id: Any, reason: str) -> Order:
         raise Conflict(_("订单已取消。"), field="status", rule="state")
     if order.status == OrderStatus.COMPLETED:
         raise Conflict(_("订单已完成，不能取消。"), field="status", rule="state")
+    if order.status == OrderStatus.EXECUTING and order.delivered_amount and execution.all_delivered(order):
+        raise Conflict(_("订单已全部发货，不能取消；全部开票后自动完成。"), field="status", rule="delivered")
     return cancel_locked(order, actor=actor, reason=reason.strip())
 
 
@@ -1029,9 +1044,11 @@ def cancel_locked(order: Order, *, actor: Any, reason: str, how: str = "cancelle
     before = order.status
     order.status = OrderStatus.CANCELLED
     order.cancelled_at = timezone.now()
-    order.save()
     if order.responsible_id:
         engine.task_close(target=order, actor=actor)  # the execution notice's to-do
+        # the notices stay in the archive; brought back, the order needs a new notice (its deadline has gone)
+        order.responsible = None
+    order.save()
     review_flow.sync_case(order, actor=actor, why=reason)
     audit.record(
         actor=actor,

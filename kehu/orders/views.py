@@ -384,7 +384,7 @@ def _is_line_error(exc: KehuError) -> bool:
 
 def _entry(request: HttpRequest, order: Order | None) -> HttpResponse:
     user: Any = request.user
-    amend = order is not None and order.status != OrderStatus.DRAFT
+    amend = order is not None and services.is_amendment(order)
     data = request.POST if request.method == "POST" else None
     initial = {}
     if order is not None:
@@ -405,7 +405,7 @@ def _entry(request: HttpRequest, order: Order | None) -> HttpResponse:
         user=user,
         amend=amend,
         fixed_customer=order.customer if order is not None else None,
-        after_approval=order is not None and order.status in services.AFTER_APPROVAL,
+        after_approval=order is not None and services.after_approval(order),
     )
     rows = _line_rows(data, order)
     error_line = ""

@@ -204,6 +204,9 @@ def test_r_ord_05_delivery_refusals_change_nothing(org, cust, approved, fin):
     with pytest.raises(ValidationFailed) as e:
         deliver(org["rep1"], [{"line_id": l1.pk, "quantity": "1"}], today + dt.timedelta(days=1))
     assert e.value.field == "delivered_on"
+    with pytest.raises(ValidationFailed) as e:  # before the order was approved
+        deliver(org["rep1"], [{"line_id": l1.pk, "quantity": "1"}], today - dt.timedelta(days=1))
+    assert e.value.rule == "before_approval"
     with pytest.raises(NotFound):  # another rep's customer
         deliver(org["rep2"], [{"line_id": l1.pk, "quantity": "1"}])
     with pytest.raises(PermissionDenied):  # finance reads orders but does not deliver
@@ -357,3 +360,105 @@ def test_r_ord_07_error_report_by_department(org, cust, catalogue, fin):
         list(execution.error_report(actor=org["gm"], start=later, end=timezone.localdate()))
     entries = list(execution.error_entries(actor=org["gm"], department_id=other.pk))
     assert len(entries) == 1 and entries[0].person == org["rep3"]
+
+
+# --- holes closed ---------------------------------------------------------------------------------------------
+
+
+def _open_tasks(o):
+    return list(Task.objects.filter(target_id=str(o.pk), state=TaskState.OPEN))
+
+
+def test_reopened_order_needs_a_new_notice(org, approved):
+    assign(org["mgr_east"], approved, person=org["rep3"])
+    services.order_cancel(actor=org["rep1"], order_id=approved.pk, reason="客户暂缓")
+    o = services.order_reopen(actor=org["rep1"], order_id=approved.pk, reason="客户恢复")
+    assert o.status == OrderStatus.APPROVED and o.responsible is None and not _open_tasks(o)
+    assert o.notices.count() == 1  # the old notice stays in the archive
+
+
+def test_accountability_cannot_be_skipped_by_a_second_amendment(org, approved):
+    assign(org["mgr_east"], approved, person=org["rep3"])
+    o = _amend(org["rep1"], approved, "500", cause="customer", reason="客户大幅加量")
+    assert o.status == OrderStatus.CREDIT_HOLD and not _open_tasks(o)  # not executable: the to-do closes
+    with pytest.raises(
+        ValidationFailed
+    ) as e:  # on hold now, but approved before: the cause is still required
+        _amend(org["rep1"], o, "10", reason="改回")
+    assert e.value.field == "cause"
+    o = _amend(org["rep1"], o, "10", cause="error", department_id=org["east"].pk, reason="录入多了一个零")
+    assert o.status == OrderStatus.EXECUTING
+    assert [t.assignee for t in _open_tasks(o)] == [org["rep3"]]  # in execution again: the to-do reopens
+    assert [a.after_approval for a in o.amendments.order_by("pk")] == [True, True]
+
+
+def test_fully_delivered_order_is_not_cancelled_and_rounding_adds_up(org, cust, catalogue, fin):
+    o = submitted(
+        org["rep1"], cust, [line(catalogue["p1"], "2", price="0.01"), line(catalogue["p1"], "1", "0")]
+    )
+    assert o.total_amount == D("0.02")
+    services.approve(o)
+    o.save()
+    assign(org["mgr_east"], o)
+    cheap, free = lines_of(o)
+    for _i in range(4):  # 0.5 at a time: 0.01, 0.00, 0.01, 0.00 — never more than the line's amount
+        execution.delivery_post(
+            actor=org["rep1"],
+            order_id=o.pk,
+            delivered_on=timezone.localdate(),
+            lines=[{"line_id": cheap.pk, "quantity": "0.5"}],
+        )
+    o.refresh_from_db()
+    assert o.delivered_amount == D("0.02") and o.status == OrderStatus.EXECUTING  # the free line is still due
+    execution.order_invoice(actor=fin, order_id=o.pk, number="R1", invoiced_on=timezone.localdate())
+    o.refresh_from_db()
+    assert o.status == OrderStatus.EXECUTING
+    d = execution.delivery_post(
+        actor=org["rep1"],
+        order_id=o.pk,
+        delivered_on=timezone.localdate(),
+        lines=[{"line_id": free.pk, "quantity": "1"}],
+    )
+    assert d.amount == 0
+    o.refresh_from_db()
+    assert o.status == OrderStatus.COMPLETED and exposure_check([cust.pk]) == []
+
+
+def test_fully_delivered_order_cannot_be_cancelled(org, approved):
+    assign(org["mgr_east"], approved)
+    execution.delivery_post(
+        actor=org["rep1"],
+        order_id=approved.pk,
+        delivered_on=timezone.localdate(),
+        lines=[{"line_id": x.pk, "quantity": str(x.quantity)} for x in lines_of(approved)],
+    )
+    with pytest.raises(Conflict) as c:
+        services.order_cancel(actor=org["rep1"], order_id=approved.pk, reason="x")
+    assert c.value.rule == "delivered"
+
+
+def test_bad_amounts_and_periods_are_refused_not_crashed(org, approved, fin):
+    assign(org["mgr_east"], approved)
+    execution.delivery_post(
+        actor=org["rep1"],
+        order_id=approved.pk,
+        delivered_on=timezone.localdate(),
+        lines=[{"line_id": lines_of(approved)[0].pk, "quantity": "1"}],
+    )
+    for amount, rule in (("1e30", "max"), ("NaN", "positive"), ("0.001", "decimal_places"), ("x", "decimal")):
+        with pytest.raises(ValidationFailed) as e:
+            execution.order_invoice(
+                actor=fin, order_id=approved.pk, number="B1", invoiced_on=timezone.localdate(), amount=amount
+            )
+        assert (e.value.field, e.value.rule) == ("amount", rule), amount
+    with pytest.raises(ValidationFailed) as e:  # the ledger's refusal names the order invoice's field
+        execution.order_invoice(
+            actor=fin,
+            order_id=approved.pk,
+            number="B1",
+            invoiced_on=timezone.localdate() + dt.timedelta(days=1),
+        )
+    assert e.value.field == "invoiced_on"
+    with pytest.raises(ValidationFailed) as e:
+        execution.error_window(end=dt.date(1, 1, 1))
+    assert e.value.field == "end"

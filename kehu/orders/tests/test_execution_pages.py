@@ -195,7 +195,7 @@ def test_execution_api(client, org, cust, order, fin):
         f"{base}/deliveries",
         {"delivered_on": str(timezone.localdate()), "lines": [{"line_id": l1.pk, "quantity": "99"}]},
     )
-    assert r.status_code == 400 and r.json()["detail"]["field"] == "lines.1.quantity"
+    assert r.status_code == 400 and r.json()["detail"]["field"] == "lines[1].quantity"
     r = _post(
         client,
         f"{base}/deliveries",
