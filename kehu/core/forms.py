@@ -43,10 +43,13 @@ class BootstrapMixin:
                 css = "form-select"
             else:
                 css = "form-control"
+            # a browser's date input takes and gives ISO dates only, whatever the language's date format
             if isinstance(widget, forms.DateInput):
                 widget.input_type = "date"
+                widget.format = "%Y-%m-%d"
             if isinstance(widget, forms.DateTimeInput):
                 widget.input_type = "datetime-local"
+                widget.format = "%Y-%m-%dT%H:%M"
             classes = widget.attrs.get("class", "").split()
             wanted = css.split()
             # the errors once validated (full_clean styles again): reading ``self.errors`` here would validate the

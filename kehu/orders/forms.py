@@ -163,6 +163,7 @@ class NoticeForm(KehuForm):
         super().__init__(*args, **kwargs)
         field: Any = self.fields["responsible"]
         field.queryset = User.objects.filter(is_active=True).order_by("username")
+        field.label_from_instance = lambda u: u.label
 
 
 class DeliveryForm(KehuForm):

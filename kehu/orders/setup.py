@@ -37,7 +37,8 @@ def _register_change_labels() -> None:
     """Words for the keys and codes the order services write into the audit trail (history pages)."""
     from kehu.core.audit import register_change_labels
     from kehu.core.models.org import RoleCode
-    from kehu.orders.models import AmendmentCause, CheckKey, FeedbackKind
+    from kehu.grading.policies import PAYMENT_TERMS
+    from kehu.orders.models import AmendmentCause, Channel, CheckKey, FeedbackKind
 
     roles = dict(RoleCode.choices)
     register_change_labels(
@@ -85,6 +86,8 @@ def _register_change_labels() -> None:
             },
             "release": {"released": _("已解除"), "blocked": _("退回草稿（其他检查未通过）")},
             "cause": dict(AmendmentCause.choices),
+            "payment_terms": {k: _(label) for k, label in PAYMENT_TERMS},
+            "channel": dict(Channel.choices),
             "feedback": dict(FeedbackKind.choices),
             "required_role": roles,
             "released_role": roles,
