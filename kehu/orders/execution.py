@@ -484,7 +484,7 @@ def order_invoice(
 def feedback_add(*, actor: Any, order_id: Any, kind: str, content: str, rating: Any = None) -> OrderFeedback:
     """Record the customer's feedback on an order in execution or done (R-ORD-05 evaluation and feedback)."""
     order = _order_for(actor, order_id, "orders.delivery.post", responsible_may=True)
-    if order.status not in (OrderStatus.EXECUTING, OrderStatus.COMPLETED) and not order.delivered_amount:
+    if order.status not in (OrderStatus.EXECUTING, OrderStatus.COMPLETED) and not order.deliveries.exists():
         raise Conflict(_("只有执行中或已完成的订单可以记录客户反馈。"), field="status", rule="state")
     if kind not in FeedbackKind.values:
         raise ValidationFailed(_("反馈类别不是有效选项。"), field="kind", rule="choice")

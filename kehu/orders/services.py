@@ -44,6 +44,7 @@ from kehu.orders.models import (
     CheckKey,
     CheckResult,
     CreditHold,
+    Delivery,
     Order,
     OrderAmendment,
     OrderLine,
@@ -71,6 +72,11 @@ def is_amendment(order: Order) -> bool:
     """A change of a submitted order, or of a draft that had been approved before (sent back by the review after
     an amendment): it needs a reason and is kept (R-ORD-07)."""
     return order.status != OrderStatus.DRAFT or order.approved_at is not None
+
+
+def has_deliveries(order: Order) -> bool:
+    """Whether anything of the order was delivered (by the delivery notes: a free line's is worth nothing)."""
+    return Delivery.objects.filter(order=order).exists()
 
 
 def after_approval(order: Order) -> bool:
@@ -545,7 +551,7 @@ def order_update(
             field="status",
             rule="state",
         )
-    if order.delivered_amount:
+    if has_deliveries(order):  # any delivery, also one worth nothing (a free line)
         raise Conflict(
             _("订单已有发货，不能变更；可取消未发货部分后复制为新订单。"), field="status", rule="delivered"
         )
@@ -866,7 +872,7 @@ def order_reopen(*, actor: Any, order_id: Any, reason: str) -> Order:
     order = _order_for(actor, order_id)
     if order.status != OrderStatus.CANCELLED:
         raise Conflict(_("只有已取消的订单可以重新启用。"), field="status", rule="state")
-    if order.delivered_amount:
+    if has_deliveries(order):
         raise Conflict(_("订单已有发货，不能重新启用；请复制为新订单。"), field="status", rule="delivered")
     adapters.exposure_lock(order.customer)  # the fixed order: order row, exposure row, audit head
     audit.record(actor=actor, action=AuditAction.UPDATE, obj=order, changes={"reopen": True}, reason=reason)
@@ -1029,7 +1035,7 @@ def order_cancel(*, actor: Any, order_id: Any, reason: str) -> Order:
         raise Conflict(_("订单已取消。"), field="status", rule="state")
     if order.status == OrderStatus.COMPLETED:
         raise Conflict(_("订单已完成，不能取消。"), field="status", rule="state")
-    if order.status == OrderStatus.EXECUTING and order.delivered_amount and execution.all_delivered(order):
+    if order.status == OrderStatus.EXECUTING and has_deliveries(order) and execution.all_delivered(order):
         raise Conflict(_("订单已全部发货，不能取消；全部开票后自动完成。"), field="status", rule="delivered")
     return cancel_locked(order, actor=actor, reason=reason.strip())
 

@@ -474,7 +474,7 @@ def order_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if order.status == OrderStatus.CANCELLED:
         messages.error(request, _("已取消的订单不能修改，可重新启用或复制。"))
         return redirect("orders_detail", pk)
-    if order.status == OrderStatus.COMPLETED or order.delivered_amount:
+    if order.status == OrderStatus.COMPLETED or services.has_deliveries(order):
         messages.error(request, _("订单已有发货，不能变更；可取消未发货部分后复制为新订单。"))
         return redirect("orders_detail", pk)
     return _entry(request, order)
@@ -594,9 +594,10 @@ def _execution_context(user: Any, order: Order) -> dict[str, Any]:
     lines = selectors.order_lines(order) if can_deliver else []
     for ln in lines:
         ln.left = (ln.quantity or Decimal(0)) - ln.delivered_quantity  # type: ignore[attr-defined]
+    deliveries = execution.order_deliveries(order)
     return {
         "notices": execution.order_notices(order),
-        "deliveries": execution.order_deliveries(order),
+        "deliveries": deliveries,
         "invoices": execution.order_invoices(order),
         "feedback": execution.order_feedback(order),
         "amendments": execution.order_amendments(order),
@@ -610,7 +611,8 @@ def _execution_context(user: Any, order: Order) -> dict[str, Any]:
         and order.unbilled > 0
         and _may(user, "orders.invoice.post", order),
         "invoice_form": InvoiceForm(initial={"invoiced_on": timezone.localdate()}),
-        "can_feedback": (order.status in (S.EXECUTING, S.COMPLETED) or order.delivered_amount > 0)
+        "has_deliveries": bool(deliveries),
+        "can_feedback": (order.status in (S.EXECUTING, S.COMPLETED) or bool(deliveries))
         and (responsible or _may(user, "orders.delivery.post", order)),
         "feedback_form": FeedbackForm(),
     }
