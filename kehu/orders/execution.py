@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
@@ -45,15 +45,13 @@ from kehu.orders.models import (
     OrderLine,
     OrderStatus,
 )
+from kehu.orders.policies import MAX_AMOUNT, MAX_QUANTITY
 from kehu.workflow import engine
 from kehu.workflow.models import Task, TaskState
 
 NOTICE_SERIES = "ORDER_NOTICE"
 DELIVERY_SERIES = "ORDER_DELIVERY"
 CENT = Decimal("0.01")
-QTY = Decimal("0.001")
-MAX_QTY = Decimal("99999999999.999")
-MAX_AMOUNT = Decimal("99999999999999.99")
 
 # statuses in which goods may still be delivered, and in which delivered goods may be invoiced
 DELIVERABLE = (OrderStatus.EXECUTING,)
@@ -78,27 +76,13 @@ def _day(value: Any, *, field: str, label: str) -> dt.date:
         ) from None
 
 
-def _money(value: Any, *, field: str, label: str) -> Decimal:
-    if isinstance(value, float):
-        value = str(value)
-    try:
-        d = Decimal(str(value).strip())
-    except InvalidOperation:
-        raise ValidationFailed(
-            _("%(label)s不是有效金额。") % {"label": label}, field=field, rule="decimal"
-        ) from None
-    if not d.is_finite() or d <= 0:
+def _number(value: Any, *, field: str, label: str, places: int, maximum: Decimal) -> Decimal:
+    """A positive amount or quantity, read as the order lines are (the same messages and rules)."""
+    from kehu.orders.services import _decimal
+
+    d = _decimal(value, field, label, places=places, required=True, maximum=maximum)
+    if d is None or d <= 0:
         raise ValidationFailed(_("%(label)s须大于零。") % {"label": label}, field=field, rule="positive")
-    if d > MAX_AMOUNT:
-        raise ValidationFailed(
-            _("%(label)s不能超过 %(max)s。") % {"label": label, "max": f"{MAX_AMOUNT:,}"},
-            field=field,
-            rule="max",
-        )
-    if d != d.quantize(CENT):
-        raise ValidationFailed(
-            _("%(label)s最多两位小数。") % {"label": label}, field=field, rule="decimal_places"
-        )
     return d
 
 
@@ -271,23 +255,13 @@ def _delivery_lines(order: Order, raw: Iterable[Mapping[str, Any]]) -> list[tupl
                 rule="unique",
             )
         seen.add(line.pk)
-        where = {"n": line.position}
-        try:
-            qty = Decimal(str(raw_qty).strip())
-        except InvalidOperation:
-            raise ValidationFailed(
-                _("订单行 %(n)s 发货数量不是有效数字。") % where, field=f"lines[{n}].quantity", rule="decimal"
-            ) from None
-        if not qty.is_finite() or qty <= 0:
-            raise ValidationFailed(
-                _("订单行 %(n)s 发货数量须大于零。") % where, field=f"lines[{n}].quantity", rule="positive"
-            )
-        if qty != qty.quantize(QTY):
-            raise ValidationFailed(
-                _("订单行 %(n)s 发货数量最多三位小数。") % where,
-                field=f"lines[{n}].quantity",
-                rule="decimal_places",
-            )
+        qty = _number(
+            raw_qty,
+            field=f"lines[{n}].quantity",
+            label=_("订单行 %(n)s 发货数量") % {"n": line.position},
+            places=3,
+            maximum=MAX_QUANTITY,
+        )
         left = (line.quantity or ZERO) - line.delivered_quantity
         if qty > left:
             raise ValidationFailed(
@@ -415,7 +389,11 @@ def order_invoice(
     unbilled = order.unbilled
     if order.status not in INVOICEABLE or unbilled <= 0:
         raise Conflict(_("订单没有已发货未开票的金额。"), field="amount", rule="nothing_to_invoice")
-    value = unbilled if amount in (None, "") else _money(amount, field="amount", label=_("开票金额"))
+    value = (
+        unbilled
+        if amount in (None, "")
+        else _number(amount, field="amount", label=_("开票金额"), places=2, maximum=MAX_AMOUNT)
+    )
     if value > unbilled:
         raise ValidationFailed(
             _("开票金额 %(a)s 超过已发货未开票金额 %(u)s。")

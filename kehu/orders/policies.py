@@ -21,6 +21,8 @@ ROLE_ORDER = ("sales_manager", "credit_manager", "general_manager")
 TERMS = ("after_delivery_90", "net_30", "cash_on_delivery", "no_deferral", "prepayment")
 # the largest amount the money columns of orders hold (16 digits, 2 decimal places)
 MAX_AMOUNT = Decimal("99999999999999.99")
+# the largest quantity an order line holds (14 digits, 3 decimal places)
+MAX_QUANTITY = Decimal("99999999999.999")
 
 
 def _default_terms_by_level() -> dict[str, list[str]]:

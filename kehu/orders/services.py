@@ -52,6 +52,7 @@ from kehu.orders.models import (
     Product,
     Scope,
 )
+from kehu.orders.policies import MAX_QUANTITY
 from kehu.workflow import engine
 
 SERIES = "ORDER"
@@ -97,7 +98,6 @@ def register_series() -> None:
 # refused with rule ``max`` before anything is written.
 
 # the largest values the columns hold: quantity 14 digits with 3 places, unit price 14 digits with 2 places
-MAX_QUANTITY = Decimal("99999999999.999")
 MAX_PRICE = Decimal("999999999999.99")
 
 

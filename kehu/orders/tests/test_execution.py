@@ -445,7 +445,13 @@ def test_bad_amounts_and_periods_are_refused_not_crashed(org, approved, fin):
         delivered_on=timezone.localdate(),
         lines=[{"line_id": lines_of(approved)[0].pk, "quantity": "1"}],
     )
-    for amount, rule in (("1e30", "max"), ("NaN", "positive"), ("0.001", "decimal_places"), ("x", "decimal")):
+    for amount, rule in (
+        ("1e30", "max"),
+        ("NaN", "decimal"),
+        ("-5", "positive"),
+        ("0.001", "decimal_places"),
+        ("x", "decimal"),
+    ):
         with pytest.raises(ValidationFailed) as e:
             execution.order_invoice(
                 actor=fin, order_id=approved.pk, number="B1", invoiced_on=timezone.localdate(), amount=amount
