@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from kehu.core.tests.factories import user_with
 from kehu.orders import execution
-from kehu.orders.models import Delivery, OrderStatus
+from kehu.orders.models import Delivery, Order, OrderStatus
 from kehu.orders.tests.conftest import far_date, line, submitted
 from kehu.orders.tests.test_execution import _amend, assign
 from kehu.receivables.exposure import exposure_check, exposure_of
@@ -68,9 +68,20 @@ def test_notice_form_on_the_order_page(client, org, order):
     client.force_login(org["rep1"])  # the owner sees the notice but may not issue one
     page = client.get(f"/orders/{order.pk}/").content.decode()
     assert "按图纸检验" in page and 'id="notice-form"' not in page and 'id="delivery-form"' in page
-    assert client.post(url, {"responsible": org["rep1"].pk}).status_code in (302, 403)
+    r = client.post(  # a complete, valid notice: the service refuses the rep (the page answers 403)
+        url,
+        {
+            "responsible": org["rep1"].pk,
+            "delivery_deadline": order.requested_date.isoformat(),
+            "quality_requirements": "全检",
+        },
+    )
+    assert r.status_code == 403
     order.refresh_from_db()
-    assert order.responsible == org["rep3"]
+    assert order.responsible == org["rep3"] and order.notices.count() == 1
+    client.force_login(org["mgr_east"])
+    r = client.post(f"/orders/{order.pk}/execute/bogus/", {}, follow=True)
+    assert "未知的操作" in r.content.decode()
 
 
 def test_responsible_person_delivers_and_finance_invoices_from_the_page(client, org, cust, order, fin):
@@ -115,12 +126,25 @@ def test_responsible_person_delivers_and_finance_invoices_from_the_page(client, 
     assert client.get(f"/orders/{order.pk}/").status_code == 404
 
 
-def test_open_order_list_and_its_query_count(client, org, cust, catalogue):
-    rush = submitted(org["rep1"], cust, [line(catalogue["p1"], "1")], requested_date=far_date(3))
+def test_open_order_list_and_its_query_count(client, org, cust, catalogue, world):
     from kehu.orders import services
+    from kehu.orders.tests.conftest import terms
 
-    services.approve(rush)
-    rush.save()
+    rush = submitted(org["rep1"], cust, [line(catalogue["p1"], "1")], requested_date=far_date(3))
+    world.grades[cust.pk] = terms(
+        "D"
+    )  # no standard lead time: due sooner than the rush order, yet not a rush
+    sooner = submitted(
+        org["rep1"],
+        cust,
+        [line(catalogue["p1"], "1")],
+        requested_date=far_date(1),
+        payment_terms="prepayment",
+    )
+    for o in (rush, sooner):  # both went to review (lead time; strict review): approved here
+        services.approve(o)
+        o.save()
+    world.grades[cust.pk] = terms("A")
     for _i in range(3):
         submitted(org["rep1"], cust, [line(catalogue["p1"], "1")])
     client.force_login(org["rep1"])
@@ -128,7 +152,11 @@ def test_open_order_list_and_its_query_count(client, org, cust, catalogue):
         page = client.get("/orders/open/")
     assert page.status_code == 200
     html = page.content.decode()
-    assert html.index(rush.number) < html.index("data-priority") + 2000 and 'data-priority="1"' in html
+    first_other = min(
+        html.index(o.number) for o in Order.objects.exclude(pk=rush.pk).filter(status="approved")
+    )
+    assert 'data-priority="1"' in html and html.index(rush.number) < first_other  # the rush order comes first
+    assert html.count('data-priority="1"') == 1
     for _i in range(6):
         submitted(org["rep1"], cust, [line(catalogue["p1"], "1")])
     with CaptureQueriesContext(connection) as big:
@@ -148,7 +176,8 @@ def test_error_report_page(client, org, cust, catalogue):
     assert org["east"].name in page and "差错次数" in page
     entries = client.get(f"/orders/errors/entries/?department={org['east'].pk}").content.decode()
     assert o.number in entries and "数量录入错误" in entries
-    assert client.get("/orders/errors/?start=2030-01-02&end=2030-01-01", follow=True).status_code == 200
+    r = client.get("/orders/errors/?start=2030-01-02&end=2030-01-01", follow=True)
+    assert "起始日期不能晚于截止日期" in r.content.decode()
     r = client.get("/orders/errors/?export=xlsx")
     assert r.status_code == 200
 
