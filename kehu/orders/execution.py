@@ -53,7 +53,8 @@ NOTICE_SERIES = "ORDER_NOTICE"
 DELIVERY_SERIES = "ORDER_DELIVERY"
 CENT = Decimal("0.01")
 
-# statuses in which goods may still be delivered, and in which delivered goods may be invoiced
+# statuses in which a notice may be issued, goods may still be delivered, and delivered goods may be invoiced
+ASSIGNABLE = (OrderStatus.APPROVED, OrderStatus.EXECUTING)
 DELIVERABLE = (OrderStatus.EXECUTING,)
 INVOICEABLE = (OrderStatus.EXECUTING, OrderStatus.COMPLETED, OrderStatus.CANCELLED)
 
@@ -99,13 +100,39 @@ def _order_for(actor: Any, order_id: Any, action: str, *, responsible_may: bool 
     if not getattr(actor, "is_authenticated", False):
         raise PermissionDenied()
     order = _locked(order_id)
-    if responsible_may and order.responsible_id == actor.pk:
-        return order
-    if access.can(actor, action) and access.in_scope(actor, action, order):
+    if allowed(actor, action, order, responsible_may=responsible_may):
         return order
     if access.can(actor, "orders.order.view") and access.in_scope(actor, "orders.order.view", order):
         raise PermissionDenied()
     raise NotFound()
+
+
+def allowed(actor: Any, action: str, order: Order, *, responsible_may: bool = False) -> bool:
+    """Whether the actor may do ``action`` on the order: within the action's scope, or as the order's responsible
+    person when ``responsible_may``."""
+    if responsible_may and order.responsible_id is not None and order.responsible_id == actor.pk:
+        return True
+    return access.can(actor, action) and access.in_scope(actor, action, order)
+
+
+def feedback_open(order: Order) -> bool:
+    """Customer feedback is recorded on an order in execution or completed, or one with deliveries."""
+    return order.status in (OrderStatus.EXECUTING, OrderStatus.COMPLETED) or order.deliveries.exists()
+
+
+def actions_for(actor: Any, order: Order) -> dict[str, bool]:
+    """What the actor may do now on the order's execution (the order page shows those forms): the same state and
+    permission rules the services apply."""
+    return {
+        "can_assign": order.status in ASSIGNABLE and allowed(actor, "orders.order.assign", order),
+        "can_deliver": order.status in DELIVERABLE
+        and allowed(actor, "orders.delivery.post", order, responsible_may=True),
+        "can_invoice": order.status in INVOICEABLE
+        and order.unbilled > 0
+        and allowed(actor, "orders.invoice.post", order),
+        "can_feedback": feedback_open(order)
+        and allowed(actor, "orders.delivery.post", order, responsible_may=True),
+    }
 
 
 def _status_label(order: Order) -> str:
@@ -146,7 +173,7 @@ def order_assign(
     from kehu.core.models import User
 
     order = _order_for(actor, order_id, "orders.order.assign")
-    if order.status not in (OrderStatus.APPROVED, OrderStatus.EXECUTING):
+    if order.status not in ASSIGNABLE:
         raise Conflict(
             _("订单状态为“%(s)s”，只有已批准或执行中的订单可以下达执行通知。") % {"s": _status_label(order)},
             field="status",
@@ -462,7 +489,7 @@ def order_invoice(
 def feedback_add(*, actor: Any, order_id: Any, kind: str, content: str, rating: Any = None) -> OrderFeedback:
     """Record the customer's feedback on an order in execution or done (R-ORD-05 evaluation and feedback)."""
     order = _order_for(actor, order_id, "orders.delivery.post", responsible_may=True)
-    if order.status not in (OrderStatus.EXECUTING, OrderStatus.COMPLETED) and not order.deliveries.exists():
+    if not feedback_open(order):
         raise Conflict(_("只有执行中或已完成的订单可以记录客户反馈。"), field="status", rule="state")
     if kind not in FeedbackKind.values:
         raise ValidationFailed(_("反馈类别不是有效选项。"), field="kind", rule="choice")

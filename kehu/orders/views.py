@@ -580,40 +580,27 @@ def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def _may(user: Any, action: str, order: Order) -> bool:
-    return access.can(user, action) and access.in_scope(user, action, order)
-
-
 def _execution_context(user: Any, order: Order) -> dict[str, Any]:
     """The execution part of the order page (R-ORD-05, R-ORD-06): notices, deliveries, invoices, feedback,
-    amendments, and the forms the user may use now."""
-    S = OrderStatus
-    responsible = order.responsible_id is not None and order.responsible_id == user.pk
-    executing = order.status == S.EXECUTING
-    can_deliver = executing and (responsible or _may(user, "orders.delivery.post", order))
-    lines = selectors.order_lines(order) if can_deliver else []
+    amendments, and the forms the user may use now (``execution.actions_for``, the services' own rules)."""
+    can = execution.actions_for(user, order)
+    lines = selectors.order_lines(order) if can["can_deliver"] else []
     for ln in lines:
         ln.left = (ln.quantity or Decimal(0)) - ln.delivered_quantity  # type: ignore[attr-defined]
     deliveries = execution.order_deliveries(order)
     return {
+        **can,
         "notices": execution.order_notices(order),
         "deliveries": deliveries,
+        "has_deliveries": bool(deliveries),
         "invoices": execution.order_invoices(order),
         "feedback": execution.order_feedback(order),
         "amendments": execution.order_amendments(order),
         "retain_until": execution.retain_until(order),
-        "can_assign": order.status in (S.APPROVED, S.EXECUTING) and _may(user, "orders.order.assign", order),
         "notice_form": NoticeForm(initial={"delivery_deadline": order.requested_date}),
-        "can_deliver": can_deliver,
         "deliver_lines": [ln for ln in lines if ln.left > 0],  # type: ignore[attr-defined]
         "delivery_form": DeliveryForm(initial={"delivered_on": timezone.localdate()}),
-        "can_invoice": order.status in execution.INVOICEABLE
-        and order.unbilled > 0
-        and _may(user, "orders.invoice.post", order),
         "invoice_form": InvoiceForm(initial={"invoiced_on": timezone.localdate()}),
-        "has_deliveries": bool(deliveries),
-        "can_feedback": (order.status in (S.EXECUTING, S.COMPLETED) or bool(deliveries))
-        and (responsible or _may(user, "orders.delivery.post", order)),
         "feedback_form": FeedbackForm(),
     }
 
