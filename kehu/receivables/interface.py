@@ -80,18 +80,18 @@ def exposure_subquery(customer_ref: str = "customer_id") -> Any:
     return Subquery(rows.values("total")[:1], output_field=MONEY)
 
 
+def _overdue_q(at: dt.date) -> Q:
+    """An invoice overdue on ``at``: still open and due before that day (the one rule of every overdue read)."""
+    return Q(kind=EntryKind.INVOICE, open_amount__gt=0, due_date__lt=at)
+
+
 def overdue_exists(customer_ref: str = "customer_id", at: dt.date | None = None) -> Any:
     """An ``Exists`` expression: the customer ``OuterRef(customer_ref)`` has an open invoice due before ``at``
     (today), for other modules' list filters (the same rule as :func:`overdue_summary`)."""
     from django.db.models import Exists, OuterRef
 
     return Exists(
-        Entry.objects.filter(
-            customer_id=OuterRef(customer_ref),
-            kind=EntryKind.INVOICE,
-            open_amount__gt=0,
-            due_date__lt=at or timezone.localdate(),
-        )
+        Entry.objects.filter(_overdue_q(at or timezone.localdate()), customer_id=OuterRef(customer_ref))
     )
 
 
@@ -109,9 +109,9 @@ class OverdueView:
 def overdue_summary(customer: Any, at: dt.date | None = None) -> OverdueView:
     """Open invoices due before ``at`` (today): their open amount, the days the oldest is overdue, their count."""
     at = at or timezone.localdate()
-    got = Entry.objects.filter(
-        customer_id=_cid(customer), kind=EntryKind.INVOICE, open_amount__gt=0, due_date__lt=at
-    ).aggregate(amount=Sum("open_amount"), oldest=Min("due_date"), items=Count("id"))
+    got = Entry.objects.filter(_overdue_q(at), customer_id=_cid(customer)).aggregate(
+        amount=Sum("open_amount"), oldest=Min("due_date"), items=Count("id")
+    )
     oldest = (at - got["oldest"]).days if got["oldest"] else 0
     return OverdueView(amount=got["amount"] or ZERO, oldest_days=oldest, items=got["items"] or 0)
 
@@ -239,7 +239,7 @@ def worst_days_late(customers: Iterable[Any], start: dt.date, end: dt.date) -> d
 def _oldest_overdue_days(ids: list[int], end: dt.date) -> dict[int, int]:
     """``overdue_summary(c, end).oldest_days`` of the customers with an invoice overdue on ``end``. One query."""
     rows = (
-        Entry.objects.filter(customer_id__in=ids, kind=EntryKind.INVOICE, open_amount__gt=0, due_date__lt=end)
+        Entry.objects.filter(_overdue_q(end), customer_id__in=ids)
         .order_by()
         .values("customer_id")
         .annotate(oldest=Min("due_date"))
