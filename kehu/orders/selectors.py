@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet, Value
+from django.utils.translation import gettext as _
 
 from kehu.core import access
 from kehu.orders.models import CheckResult, CreditHold, Order, OrderLine, OrderStatus, Product
@@ -19,6 +20,10 @@ def order_list(*, actor: Any, filters: dict[str, Any] | None = None) -> QuerySet
         "customer", "owner", "responsible"
     )
     f = filters or {}
+    if f.get("status") and f["status"] != "open" and f["status"] not in OrderStatus.values:
+        from kehu.core.errors import ValidationFailed
+
+        raise ValidationFailed(_("状态不是有效选项。"), field="status", rule="choice")
     open_only = f.get("status") == "open"
     if open_only:  # approved or in execution
         qs = qs.filter(status__in=(OrderStatus.APPROVED, OrderStatus.EXECUTING))

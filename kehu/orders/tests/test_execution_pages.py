@@ -257,6 +257,8 @@ def test_execution_api(client, org, cust, order, fin):
     client.force_login(org["gm"])
     assert client.get("/api/v1/orders/errors").json() == []
     assert client.get("/api/v1/orders/?status=open").status_code == 200
+    r = client.get("/api/v1/orders/?status=bogus")
+    assert r.status_code == 400 and r.json()["detail"]["field"] == "status"
     assert exposure_check([cust.pk]) == []
     assert execution.retain_until(order) is None
 
