@@ -276,3 +276,36 @@ def test_order_list_owner_filter_is_applied(client, org, cust, catalogue):
     client.force_login(org["mgr_east"])
     page = client.get(f"/orders/?owner={org['rep3'].pk}&status=approved").content.decode()
     assert theirs.number in page and mine.number not in page
+
+
+def test_execution_forms_bad_input_names_the_field_and_changes_nothing(client, org, cust, order, fin):
+    assign(org["mgr_east"], order)
+    before = exposure_of(cust.pk)
+    client.force_login(org["rep1"])
+    today = timezone.localdate().isoformat()
+    r = client.post(f"/orders/{order.pk}/execute/delivery/", {"delivered_on": today}, follow=True)
+    assert "请至少填写一行发货数量" in r.content.decode()
+    l1 = order.lines.order_by("position").first()
+    r = client.post(
+        f"/orders/{order.pk}/execute/delivery/", {f"qty-{l1.pk}": "1", "delivered_on": "x"}, follow=True
+    )
+    assert "发货日期" in r.content.decode()
+    r = client.post(
+        f"/orders/{order.pk}/execute/delivery/", {f"qty-{l1.pk}": "abc", "delivered_on": today}, follow=True
+    )
+    assert "订单行 1 发货数量" in r.content.decode() and "不是有效数字" in r.content.decode()
+    r = client.post(f"/orders/{order.pk}/execute/feedback/", {"kind": "bogus", "content": "x"}, follow=True)
+    assert "类别" in r.content.decode()
+    client.force_login(fin)
+    r = client.post(
+        f"/orders/{order.pk}/execute/invoice/", {"number": "X", "invoiced_on": today}, follow=True
+    )
+    assert "没有已发货未开票的金额" in r.content.decode()
+    r = client.post(
+        f"/orders/{order.pk}/execute/invoice/",
+        {"number": "X", "invoiced_on": today, "amount": "abc"},
+        follow=True,
+    )
+    assert "开票金额" in r.content.decode()
+    assert not Delivery.objects.exists() and not order.feedback.exists()
+    assert exposure_of(cust.pk) == before
