@@ -9,6 +9,7 @@ from kehu.receivables.interface import (
     credit_exposure,
     exposure_add,
     exposure_lock,
+    exposure_parts,
     invoice_for_delivery,
     overdue_summary,
 )
@@ -19,6 +20,7 @@ __all__ = [
     "customer_documents_valid",
     "exposure_add",
     "exposure_lock",
+    "exposure_parts",
     "grade_terms",
     "invoice_for_delivery",
     "overdue_summary",

@@ -614,15 +614,15 @@ def order_update(
 
 
 def _credit(
-    order: Order, policy: policies.ChecksPolicy, version: int | None
+    order: Order, policy: policies.ChecksPolicy, version: int | None, *, lock: bool = True
 ) -> tuple[checks.Outcome, Decimal]:
-    """The credit check under the customer's exposure row lock (taken here). Returns the outcome and the excess
-    over the limit that holds the order (zero when within it).
+    """The credit check under the customer's exposure row lock (taken here; without ``lock``, a preview that
+    decides nothing). Returns the outcome and the excess over the limit that holds the order (zero when within it).
 
     An order whose new amount is not more than what it already counts in exposure (an approved order reduced)
     takes nothing more: it is not held for an excess the customer had already (the overdue rule still applies).
     The figures keep the id of the limit row compared with, so the decision can be replayed."""
-    view = adapters.exposure_lock(order.customer)
+    view = adapters.exposure_lock(order.customer) if lock else adapters.exposure_parts(order.customer)
     limit = adapters.credit_limit(order.customer)
     limit_amount = limit.amount if limit is not None else ZERO
     exempt = order.payment_terms in policy.exempt_terms
@@ -752,6 +752,15 @@ def _store_run(order: Order, outcomes: list[checks.Outcome]) -> None:
     # (A by default, R-GRD-03) puts it first in the open order list (R-ORD-05)
     order.rush = lead is not None and not lead.passed and "earliest" in figures
     order.priority = 1 if order.rush and figures.get("rush_rule") == "jump_queue" else 0
+
+
+def preview_checks(order: Order, lines: list[OrderLine]) -> list[checks.Outcome]:
+    """Every check of an order being entered (unsaved), the credit check with the submit's own rule but without
+    the lock: it stores nothing and decides nothing (the submit decides under the lock)."""
+    policy, version = policies.checks()
+    outcomes = checks.run_checks(order, lines, policy, version, timezone.localdate())
+    credit, _excess = _credit(order, policy, version, lock=False)
+    return [*outcomes, credit]
 
 
 def _all_checks(

@@ -23,7 +23,7 @@ from kehu.core.errors import KehuError, ValidationFailed
 from kehu.core.listing import MONEY_CELL, Column, ListPage
 from kehu.customers.models import Customer, CustomerStatus
 from kehu.customers.search import search_q
-from kehu.orders import adapters, checks, execution, imports, policies, selectors, services
+from kehu.orders import checks, execution, imports, policies, selectors, services
 from kehu.orders import review as review_flow
 from kehu.orders.forms import (
     LINE_FIELDS,
@@ -504,27 +504,7 @@ def _preview(user: Any, data: Any) -> tuple[list[checks.Outcome], str, Order | N
         order.counted_amount = Order.objects.filter(pk=int(pk), customer=customer).values_list(
             "counted_amount", flat=True
         ).first() or Decimal(0)
-    policy, version = policies.checks()
-    day = timezone.localdate()
-    outcomes = checks.run_checks(order, lines, policy, version, day)
-    limit = adapters.credit_limit(customer)
-    exposure = adapters.credit_exposure(customer)
-    amount = Decimal(0) if order.payment_terms in policy.exempt_terms else order.total_amount
-    after = exposure - order.counted_amount + amount
-    limit_amount = limit.amount if limit else Decimal(0)
-    # as the submit: no excess hold when the order takes no more than it already counts
-    ok = not amount or amount <= order.counted_amount or after <= limit_amount
-    overdue = adapters.overdue_summary(customer)
-    ok = ok and overdue.oldest_days <= policy.overdue_tolerance_days
-    outcomes.append(
-        checks.Outcome(
-            CheckKey.CREDIT,
-            ok,
-            _("预计订单后信用占用 %(after)s，额度 %(limit)s；最长逾期 %(d)s 天。")
-            % {"after": _money(after), "limit": _money(limit_amount), "d": overdue.oldest_days},
-        )
-    )
-    return outcomes, _money(order.total_amount), order
+    return services.preview_checks(order, lines), _money(order.total_amount), order
 
 
 @login_required
