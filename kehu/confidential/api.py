@@ -265,10 +265,7 @@ def _act(request: HttpRequest, request_id: int, transition: str, comment: str, d
     summary="Approve (period in days; the general manager's step too)",
 )
 def approve(request: HttpRequest, request_id: int, payload: ActIn) -> Any:
-    actor: Any = request.user
-    r = services.request_get(actor=actor, request_id=request_id)
-    transition = "approve_gm" if r.case and r.case.state == "gm_review" else "approve"
-    return _act(request, request_id, transition, payload.comment, payload.days)
+    return _act(request, request_id, "approve", payload.comment, payload.days)
 
 
 @requests_router.post(

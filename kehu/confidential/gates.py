@@ -21,12 +21,11 @@ from django.db.models import Q
 from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kehu.confidential import items as it
-from kehu.confidential.models import Grant
-from kehu.confidential.policies import levels
+from kehu.confidential.models import Grant, in_force_q
+from kehu.confidential.policies import CREDIT_SECTION, levels
 from kehu.core import access, audit
 from kehu.core.errors import Conflict
 
@@ -40,15 +39,8 @@ def active_grants(user: Any, customer_ids: Iterable[int], at: Any = None) -> lis
     ids = sorted({int(c) for c in customer_ids if c is not None})
     if not ids or not getattr(user, "pk", None):
         return []
-    now = at or timezone.now()
     return list(
-        Grant.objects.filter(
-            user_id=user.pk,
-            customer_id__in=ids,
-            revoked_at__isnull=True,
-            valid_from__lte=now,
-            valid_until__gt=now,
-        )
+        Grant.objects.filter(in_force_q(at), user_id=user.pk, customer_id__in=ids)
         .order_by("-valid_until", "-pk")
         .values_list("pk", "customer_id", "items")
     )
@@ -122,10 +114,7 @@ def _rows(user: Any, action: str, model: type[Any]) -> Q | None:
         field = "pk__in"
     else:
         return None
-    now = timezone.now()
-    granted = Grant.objects.filter(
-        user_id=user.pk, revoked_at__isnull=True, valid_from__lte=now, valid_until__gt=now
-    ).values_list("customer_id", "items")
+    granted = Grant.objects.filter(in_force_q(), user_id=user.pk).values_list("customer_id", "items")
     ids = customers_in_sight(user, {cid for cid, keys in granted if wanted & set(keys or [])})
     return Q(**{field: sorted(ids)}) if ids else None
 
@@ -199,14 +188,12 @@ def _clearances(actor: Any, atts: list[Any]) -> list[Any]:
 # ---------------------------------------------------------------------------------------------------------------
 # Sections of the dossier
 
-CREDIT_SECTION = "credit.file"  # guarded and logged by the credit module itself
-
 
 def section_gate(request: HttpRequest, customer: Any, section: Any) -> str | None:
     """Render the section when the user may see it at its level; a confidential section's showing is logged (with
     the grant used); otherwise a placeholder, with "申请查阅" when a grant would let the user's role see it."""
     actor: Any = request.user
-    if section.key == CREDIT_SECTION:
+    if section.key == CREDIT_SECTION:  # guarded and logged by the credit module itself
         return section.render(request, customer)
     policy, _v = levels()
     level = it.section_level(section.key, policy)

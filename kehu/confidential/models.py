@@ -106,6 +106,13 @@ class AccessRequest(models.Model):
         return reverse("confidential_request", args=[self.pk])
 
 
+def in_force_q(at: Any = None) -> models.Q:
+    """The grants in force at ``at`` (default: now): not revoked, started, not yet ended (``valid_until`` is
+    exclusive). :meth:`Grant.is_active` is the same test on one grant."""
+    at = at or timezone.now()
+    return models.Q(revoked_at__isnull=True, valid_from__lte=at, valid_until__gt=at)
+
+
 class Grant(models.Model):
     """Read access to ``items`` of ``customer`` for ``user`` from ``valid_from`` until ``valid_until`` (exclusive),
     ended early by ``revoked_at``."""
@@ -149,6 +156,7 @@ class Grant(models.Model):
         return reverse("confidential_request", args=[self.request_id])
 
     def is_active(self, at: Any = None) -> bool:
+        """Whether the grant is in force at ``at`` (default: now); the same test as :func:`in_force_q`."""
         at = at or timezone.now()
         return self.revoked_at is None and self.valid_from <= at < self.valid_until
 

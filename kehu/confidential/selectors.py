@@ -29,12 +29,14 @@ from django.db.models import (
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, TruncDate
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from kehu.confidential import items as it
-from kehu.confidential.models import AccessRequest, CopyForm, Grant, Lending, RequestStatus
+from kehu.confidential.models import AccessRequest, CopyForm, Grant, Lending, RequestStatus, in_force_q
 from kehu.confidential.policies import levels
 from kehu.confidential.workflow import KEY
 from kehu.core import access, audit
+from kehu.core.errors import ValidationFailed
 from kehu.core.models import User
 from kehu.core.models.audit import AuditAction, AuditEntry
 from kehu.customers.models import Customer
@@ -101,7 +103,8 @@ def customer_requests(*, actor: User, customer: Customer) -> list[AccessRequest]
 # ---------------------------------------------------------------------------------------------------------------
 # Grants
 
-ACTIVE, EXPIRED, REVOKED = "active", "expired", "revoked"
+ACTIVE, EXPIRED, REVOKED, ALL = "active", "expired", "revoked", "all"
+GRANT_STATES = (ACTIVE, EXPIRED, REVOKED, ALL)
 
 
 def grants(*, actor: User) -> QuerySet[Grant]:
@@ -123,11 +126,17 @@ def grant_state(grant: Grant, at: dt.datetime | None = None) -> str:
 
 
 def apply_grant_filters(qs: QuerySet[Grant], f: dict[str, Any]) -> QuerySet[Grant]:
-    """Default: grants in force now. ``state``: active | expired | revoked | all."""
+    """Default: grants in force now. ``state``: active | expired | revoked | all (anything else is refused)."""
     now = timezone.now()
     state = f.get("state") or ACTIVE
+    if state not in GRANT_STATES:
+        raise ValidationFailed(
+            _("未知的授权状态：%(state)s（可选 active、expired、revoked、all）。") % {"state": state},
+            field="state",
+            rule="choice",
+        )
     if state == ACTIVE:
-        qs = qs.filter(revoked_at__isnull=True, valid_from__lte=now, valid_until__gt=now)
+        qs = qs.filter(in_force_q(now))
     elif state == EXPIRED:
         qs = qs.filter(revoked_at__isnull=True, valid_until__lte=now)
     elif state == REVOKED:

@@ -306,12 +306,15 @@ def request_act(
     expected_state: str | None = None,
 ) -> AccessRequest:
     """Approve (with the period in days), forward to the general manager, or reject (with a reason) on the
-    engine. The period may not exceed the policy's maximum; by default it is the one requested."""
+    engine. ``approve`` on a request awaiting the general manager is the general manager's approval
+    (``approve_gm``). The period may not exceed the policy's maximum; by default it is the one requested."""
     req = request_get(actor=actor, request_id=request_id)
     if transition not in ACTIONS:
         raise _invalid("transition", "unknown", _("该申请没有此操作。"))
     if req.case_id is None:
         raise Conflict(_("该申请没有流程。"))
+    if transition == "approve" and req.case is not None and req.case.state == "gm_review":
+        transition = "approve_gm"
     data: dict[str, Any] = {}
     if transition in ("approve", "forward_gm", "approve_gm"):
         policy, _v = levels()

@@ -473,7 +473,8 @@ def grant_columns(labels: ItemLabels | None = None) -> list[Column]:
 def grant_list(request: HttpRequest) -> HttpResponse:
     actor: Any = request.user
     base = selectors.grants(actor=actor)
-    if not request.GET:
+    if not request.GET or not GrantFilterForm(request.GET).is_valid():
+        # an unknown state (or another bad filter) is shown as the field's error over the grants in force
         base = selectors.apply_grant_filters(base, {})
     return _item_list(
         request,

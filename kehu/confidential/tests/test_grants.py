@@ -167,3 +167,18 @@ def test_selector_reads_under_a_grant(people, customer, credit):
 
     with pytest.raises(PermissionDenied):
         credit_services.credit_file_update(actor=people["rep1"], customer_id=customer.pk, site_survey="改")
+
+
+def test_in_force_query_and_is_active_agree(people, customer, credit):
+    from kehu.confidential.models import in_force_q
+
+    grant = grant_for(people, customer, ["credit.statements"])
+    start, end = grant.valid_from, grant.valid_until
+    second = dt.timedelta(seconds=1)
+    for at, expected in ((start - second, False), (start, True), (end - second, True), (end, False)):
+        assert grant.is_active(at) is expected, at
+        assert Grant.objects.filter(in_force_q(at), pk=grant.pk).exists() is expected, at
+    Grant.objects.filter(pk=grant.pk).update(revoked_at=start)
+    grant.refresh_from_db()
+    assert grant.is_active(start) is False
+    assert not Grant.objects.filter(in_force_q(start), pk=grant.pk).exists()

@@ -83,6 +83,17 @@ def test_an_original_needs_the_general_manager(people, customer, credit):
         services.request_act(actor=people["cmgr"], request_id=copy.pk, transition="forward_gm")
 
 
+def test_approve_awaiting_the_general_manager_is_the_general_managers_approval(people, customer, credit):
+    req = file_request(people, customer, ["credit.file"], form="original", period_days=4)
+    services.request_act(actor=people["cmgr"], request_id=req.pk, transition="forward_gm", days=3)
+    with pytest.raises((Conflict, PermissionDenied, ValidationFailed)):  # not the head's step any more
+        services.request_act(actor=people["cmgr"], request_id=req.pk, transition="approve")
+    assert not Grant.objects.filter(request=req).exists()
+    req = services.request_act(actor=people["gm"], request_id=req.pk, transition="approve")
+    assert req.status == RequestStatus.APPROVED and req.case.state == "approved"
+    assert req.decided_by == people["gm"] and req.grant.granted_by == people["gm"]
+
+
 def test_reject_needs_a_reason(people, customer, credit):
     req = file_request(people, customer, ["credit.ratings"])
     with pytest.raises(ValidationFailed) as exc:
@@ -212,8 +223,15 @@ def test_request_pages(client, people, customer, credit, django_assert_max_num_q
     assert r.status_code == 302
     req.refresh_from_db()
     assert req.status == "approved" and req.approved_days == 2
-    stale = client.post(f"/confidential/requests/{req.pk}/act/reject/", {"reject-comment": "晚了"})
-    assert stale.status_code in (302, 403, 409)
+    stale = client.post(
+        f"/confidential/requests/{req.pk}/act/reject/", {"reject-comment": "晚了"}, follow=True
+    )
+    # the decided request cannot be rejected any more: it stays approved, its grant in force, and the page says so
+    assert stale.redirect_chain == [(f"/confidential/requests/{req.pk}/", 302)]
+    assert "流程状态已变化，请刷新后重试。" in stale.content.decode()
+    req.refresh_from_db()
+    assert req.status == "approved" and req.case.state == "approved"
+    assert req.grant.is_active() and req.grant.revoked_at is None
     # grants in force: the requester's own, and all for the office
     grants = client.get("/confidential/grants/").content.decode()
     assert req.number in grants
@@ -225,6 +243,20 @@ def test_request_pages(client, people, customer, credit, django_assert_max_num_q
     client.force_login(people["rep2"])
     assert client.get(f"/confidential/requests/{req.pk}/").status_code == 404
     assert req.number not in client.get("/confidential/grants/?state=all").content.decode()
+
+
+def test_grant_list_page_refuses_an_unknown_state(client, people, customer, other_customer, credit):
+    active = grant_for(people, customer, ["credit.statements"])
+    revoked = grant_for(people, other_customer, ["credit.statements"], who="rep2")
+    services.grant_revoke(actor=people["cmgr"], grant_id=revoked.pk, reason="不再需要")
+    client.force_login(people["cmgr"])
+    everything = client.get("/confidential/grants/?state=all").content.decode()
+    assert active.request.number in everything and revoked.request.number in everything
+    r = client.get("/confidential/grants/?state=nonsense")
+    page = r.content.decode()
+    assert r.status_code == 200 and 'class="invalid-feedback d-block"' in page and "nonsense" in page
+    # the grants in force, not silently all of them
+    assert active.request.number in page and revoked.request.number not in page
 
 
 def test_list_pages_bounded_queries(client, people, customer, credit, django_assert_max_num_queries):
@@ -280,7 +312,13 @@ def test_revoke_from_the_page(client, people, customer, credit):
     assert r.status_code == 302
     grant.refresh_from_db()
     assert grant.revoked_at is not None and grant.revoked_by == people["cmgr"]
-    assert client.post(f"/confidential/grants/{grant.pk}/revoke/", {"reason": "再次"}).status_code == 302
+    revoked_at = grant.revoked_at
+    again = client.post(f"/confidential/grants/{grant.pk}/revoke/", {"reason": "再次"}, follow=True)
+    assert again.redirect_chain == [(f"/confidential/requests/{grant.request_id}/", 302)]
+    assert "该授权已被撤销。" in again.content.decode()
+    grant.refresh_from_db()
+    assert grant.revoked_by == people["cmgr"] and grant.revoke_reason == "不再需要"
+    assert grant.revoked_at == revoked_at
     client.force_login(people["rep1"])
     assert client.post(f"/confidential/grants/{grant.pk}/revoke/", {"reason": "x"}).status_code == 403
 
@@ -337,6 +375,9 @@ def test_api_flow(client, people, customer, credit):
     assert r.status_code == 200 and r.json()["state"] == "revoked"
     assert api(client, "get", "/grants").json()["count"] == 0
     assert api(client, "get", "/grants?state=revoked").json()["count"] == 1
+    assert api(client, "get", "/grants?state=all").json()["count"] == 1
+    bad = api(client, "get", "/grants?state=nonsense")  # not silently every grant
+    assert bad.status_code == 400 and bad.json()["detail"] == {"field": "state", "rule": "choice"}
     client.force_login(people["rep2"])
     assert api(client, "get", f"/{rid}").status_code == 404
     assert api(client, "post", f"/grants/{grant['id']}/revoke", {"reason": "x"}).status_code == 404
