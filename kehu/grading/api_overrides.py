@@ -108,7 +108,7 @@ def run_report(run: GradingRun, previous: GradingRun | None, actor: Any) -> dict
                 "override_grade": s["override_grade"],
                 "new_grade": s["new_grade"],
             }
-            for s in overrides.superseded_by(run, previous)
+            for s in overrides.superseded_by(run, previous, actor)
         ],
     }
 

@@ -24,6 +24,7 @@ from kehu.customers.models import Customer
 from kehu.grading import policies
 from kehu.grading.interface import OVERRIDE_ORDER, grade_terms, runs_in_force
 from kehu.grading.models import GradeOverride, GradingResult, GradingRun, OverrideStatus, RunStatus
+from kehu.grading.services import lock_run_in_force
 
 REASON_MAX = 4000
 COMMENT_MAX = 2000
@@ -147,9 +148,8 @@ def override_decide(*, actor: Any, override_id: int, approve: bool, comment: str
         )
     today = timezone.localdate()
     if approve:
-        GradingRun.objects.select_for_update().filter(pk=ov.run_id).values_list("pk", flat=True).first()
-        current = runs_in_force(today).values_list("pk", flat=True).first()
-        if current != ov.run_id:
+        current = lock_run_in_force(today)
+        if current is None or current.pk != ov.run_id:
             raise Conflict(
                 _("申请所依据的分级运行已被新的分级结果取代，本申请不能再批准；请驳回，需要时重新申请。")
             )
@@ -283,16 +283,20 @@ def run_overrides(run: GradingRun, actor: Any = None) -> QuerySet[GradeOverride]
     return qs.select_related("customer", "requested_by", "decided_by").order_by(*OVERRIDE_ORDER)
 
 
-def superseded_by(run: GradingRun, previous: GradingRun | None) -> list[dict[str, Any]]:
+def superseded_by(run: GradingRun, previous: GradingRun | None, actor: Any) -> list[dict[str, Any]]:
     """The overrides a computed or approved ``run`` ends: per customer, the last approved override of ``previous``
     (:func:`kehu.grading.selectors.previous_run`: the run in force before it, by approval order), with the
     override's grade and the grade this run computed (None when this run leaves the customer out: ungraded once it
-    takes effect). Two queries."""
+    takes effect). Only the customers within the actor's scope for ``grading.override.view``. Two queries."""
     if previous is None or run.status not in (RunStatus.COMPUTED, RunStatus.APPROVED):
         return []
     latest: dict[int, GradeOverride] = {}
     for ov in (
-        GradeOverride.objects.filter(run=previous, status=OverrideStatus.APPROVED)
+        access.restrict(
+            actor,
+            "grading.override.view",
+            GradeOverride.objects.filter(run=previous, status=OverrideStatus.APPROVED),
+        )
         .select_related("customer")
         .order_by("customer_id", *OVERRIDE_ORDER)
     ):

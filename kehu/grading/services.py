@@ -87,20 +87,35 @@ def inputs_enter(*, actor: Any, customer_id: int, values: dict[str, Any], note: 
 # Runs
 
 
+def period_end_of(period_end: dt.date | None = None) -> dt.date:
+    """The last day of a scoring period: ``period_end``, or yesterday when None; never in the future
+    (ValidationFailed on ``period_end``)."""
+    today = timezone.localdate()
+    period_end = period_end or today - dt.timedelta(days=1)
+    if period_end > today:
+        raise ValidationFailed(_("期间止日不得晚于今天。"), field="period_end", rule="not_future")
+    return period_end
+
+
+def period_of(policy: policies.SchemePolicy, period_end: dt.date | None = None) -> tuple[dt.date, dt.date]:
+    """The first and last day of the scoring period of ``policy`` ending ``period_end`` (checked and defaulted as
+    :func:`period_end_of` does): ``policy.period_months`` months up to and including the last day."""
+    end = period_end_of(period_end)
+    return end - relativedelta(months=policy.period_months) + dt.timedelta(days=1), end
+
+
 @transaction.atomic
 def run_start(*, actor: Any, period_end: dt.date | None = None) -> GradingRun:
     """Record a run for the period ending ``period_end`` (yesterday when None; not in the future) under the scheme
     in force on that day, and queue its computation."""
     access.require(actor, "grading.run.start")
-    today = timezone.localdate()
-    period_end = period_end or today - dt.timedelta(days=1)
-    if period_end > today:
-        raise ValidationFailed(_("期间止日不得晚于今天。"), field="period_end", rule="not_future")
+    period_end = period_end_of(period_end)
     if GradingRun.objects.filter(status=RunStatus.QUEUED).exists():
         raise Conflict(_("已有一次分级运行正在计算，请等其完成。"))
     policy, version = policies.scheme(period_end)
+    period_start, period_end = period_of(policy, period_end)
     run = GradingRun.objects.create(
-        period_start=period_end - relativedelta(months=policy.period_months) + dt.timedelta(days=1),
+        period_start=period_start,
         period_end=period_end,
         policy_version_id=version,
         started_by=actor,

@@ -24,7 +24,6 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from dateutil.relativedelta import relativedelta
 from django.conf import settings
 from django.db import transaction
 from django.db.models import OuterRef, Q, QuerySet, Subquery
@@ -150,11 +149,6 @@ def draft_validate(changes: Any, base: policies.SchemePolicy) -> policies.Scheme
     return model
 
 
-def period_start_of(policy: policies.SchemePolicy, period_end: dt.date) -> dt.date:
-    """The first day of the scoring period ending ``period_end`` (as a grading run counts it)."""
-    return period_end - relativedelta(months=policy.period_months) + dt.timedelta(days=1)
-
-
 # --------------------------------------------------------------------------------------------------------------
 # Starting and reading simulations
 
@@ -166,11 +160,8 @@ def simulation_start(*, actor: Any, draft: Any, period_end: dt.date | None = Non
     shows and the one the grades in force are compared under (the report's ``base_version``). One simulation per
     user at a time: the user's row is locked before the check, so two submits at the same moment queue one."""
     access.require(actor, PERM)
-    today = timezone.localdate()
-    period_end = period_end or today - dt.timedelta(days=1)
-    if period_end > today:
-        raise ValidationFailed(_("期间止日不得晚于今天。"), field="period_end", rule="not_future")
-    base, version = policies.scheme(today)
+    period_end = services.period_end_of(period_end)
+    base, version = policies.scheme(timezone.localdate())
     model = draft_validate(draft, base)
     from kehu.core.models import User
 
@@ -261,8 +252,7 @@ def simulate(
     """The background job: score every active customer under ``draft`` as a run would, then compare with the
     grades in force on the day of ``as_of``. Reads only; returns the report (JSON values)."""
     policy = policies.SchemePolicy.model_validate(draft)
-    end = dt.date.fromisoformat(period_end)
-    start = period_start_of(policy, end)
+    start, end = services.period_of(policy, dt.date.fromisoformat(period_end))
     moment = dt.datetime.fromisoformat(as_of)
     at = timezone.localdate(moment)
     steps: dict[str, int] = {"total": 0}

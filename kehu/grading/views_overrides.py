@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from kehu.core import access
-from kehu.core.errorpages import message_error
+from kehu.core.errorpages import form_error_or_back
 from kehu.core.errors import KehuError
 from kehu.core.forms import KehuForm
 from kehu.core.listing import Column, ListPage
@@ -247,10 +247,8 @@ def override_decide(request: HttpRequest, override_id: int) -> HttpResponse:
                 actor=actor, override_id=ov.pk, approve=approve, comment=form.cleaned_data["comment"]
             )
         except KehuError as exc:
-            if exc.status != 400:
-                message_error(request, exc)
-                return redirect(ov.get_absolute_url())
-            form.add_service_error(exc)
+            if back := form_error_or_back(request, form, exc, ov.get_absolute_url()):
+                return back
         else:
             messages.success(request, _("等级调整已批准生效。") if approve else _("等级调整已驳回。"))
             return redirect(ov.get_absolute_url())
@@ -268,11 +266,9 @@ def override_withdraw(request: HttpRequest, override_id: int) -> HttpResponse:
     try:
         overrides.override_withdraw(actor=actor, override_id=ov.pk, comment=form.cleaned_data["comment"])
     except KehuError as exc:
-        if exc.status != 400:
-            message_error(request, exc)
-            return redirect(ov.get_absolute_url())
-        form.add_service_error(exc)
-        return _render_detail(request, ov, withdraw_form=form)
+        return form_error_or_back(request, form, exc, ov.get_absolute_url()) or _render_detail(
+            request, ov, withdraw_form=form
+        )
     messages.success(request, _("等级调整申请已撤回。"))
     return redirect(ov.get_absolute_url())
 
@@ -319,7 +315,7 @@ def run_detail_context(
         "overrides_count": count,
         "overrides_visible": visible_count,
         "run_overrides": list(visible[:200]) if visible_count else [],
-        "superseded": overrides.superseded_by(run, previous),
+        "superseded": overrides.superseded_by(run, previous, actor),
         "can_view_overrides": access.can(actor, "grading.override.view"),
     }
 

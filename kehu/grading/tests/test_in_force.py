@@ -121,7 +121,7 @@ def test_r_grd_04_a_customer_absent_from_the_run_in_force_is_ungraded_and_its_ov
     got = dict(Customer.objects.annotate(g=interface.grade_subquery("pk")).values_list("pk", "g"))
     assert got[a.pk] is None and got[b.pk] == "B"
     previous = selectors.previous_run(second)
-    report = overrides.superseded_by(second, previous)
+    report = overrides.superseded_by(second, previous, org["gm"])
     assert [(s["override"].pk, s["override_grade"], s["new_grade"]) for s in report] == [(ov.pk, "A", None)]
     assert overrides.customer_overrides(actor=org["gm"], customer_id=a.pk)["in_force"] is None
 
@@ -348,6 +348,8 @@ def test_r_grd_04_run_approval_waits_for_an_override_approval_and_supersedes_it(
 
     def report() -> list[int]:
         second = GradingRun.objects.get(pk=s["second"].pk)
-        return [x["override"].pk for x in overrides.superseded_by(second, selectors.previous_run(second))]
+        return [
+            x["override"].pk for x in overrides.superseded_by(second, selectors.previous_run(second), gm_a)
+        ]
 
     assert in_thread(report) == [s["override"].pk]

@@ -5,6 +5,7 @@ approved override until a later run supersedes it, and that run reports it; page
 from __future__ import annotations
 
 import datetime as dt
+import io
 from typing import Any
 
 import pytest
@@ -62,6 +63,15 @@ def _request(org: Any, graded: dict[str, Any], actor: Any = None, **kw: Any) -> 
         to_grade=to,
         reason=kw.pop("reason", "战略客户，需保级"),
     )
+
+
+def _xlsx_rows(content: bytes) -> list[list[Any]]:
+    from python_calamine import CalamineWorkbook
+
+    rows: list[list[Any]] = (
+        CalamineWorkbook.from_filelike(io.BytesIO(content)).get_sheet_by_index(0).to_python()
+    )
+    return rows
 
 
 def _trail(obj: Any) -> list[AuditEntry]:
@@ -227,7 +237,7 @@ def test_a_later_run_supersedes_the_override_and_reports_it(org, graded, gm2):
     # computed, not yet approved: the override still holds, the run already lists what it will supersede
     terms = interface.grade_terms(c)
     assert terms is not None and terms.overridden
-    report = overrides.superseded_by(second, first)
+    report = overrides.superseded_by(second, first, org["gm"])
     assert [(s["override"].pk, s["override_grade"], s["new_grade"]) for s in report] == [
         (ov.pk, ov.to_grade, new_grade)
     ]
@@ -240,7 +250,7 @@ def test_a_later_run_supersedes_the_override_and_reports_it(org, graded, gm2):
     assert got.g == new_grade
     assert overrides.run_overrides(first).get() == ov
     assert not overrides.run_overrides(second).exists()
-    assert len(overrides.superseded_by(second, first)) == 1
+    assert len(overrides.superseded_by(second, first, org["gm"])) == 1
 
 
 def test_a_pending_request_cannot_be_approved_after_a_new_run_took_effect(org, graded, gm2):
@@ -347,6 +357,16 @@ def test_list_page_filters_export_and_bounded_queries(org, graded, django_assert
     )
     export = gm.get(url + "?export=xlsx")
     assert export.status_code == 200 and "spreadsheetml" in export["Content-Type"]
+    head, *rows = _xlsx_rows(export.content)
+    assert len(rows) == 11
+    at = {name: head.index(name) for name in ("客户", "客户编号", "原等级", "调整后等级", "状态")}
+    mine = [r for r in rows if r[at["客户编号"]] == pending.customer.number and r[at["状态"]] == "待批准"]
+    assert len(mine) == 1
+    assert mine[0][at["客户"]] == pending.customer.name
+    assert (mine[0][at["原等级"]], mine[0][at["调整后等级"]]) == (pending.from_grade, pending.to_grade)
+    # the export follows the list's filters
+    _head, *only = _xlsx_rows(gm.get(url + "?status=pending&export=xlsx").content)
+    assert [(r[at["客户"]], r[at["调整后等级"]]) for r in only] == [(pending.customer.name, pending.to_grade)]
     # a sales rep sees the overrides of own customers only
     assert _client(org["rep2"]).get(url).content.decode().count('data-status="') == 0
     assert _client(org["credit"]).get(url).status_code == 403
@@ -462,6 +482,35 @@ def test_run_overrides_list_only_those_within_the_users_scope(org, graded, gm2):
     block = page.split('id="run-overrides"', 1)[1].split("</table>", 1)[0]
     assert f'data-override="{east.pk}"' in block and f'data-override="{south.pk}"' not in block
     assert "共 2 项，您可查看 1 项" in block
+
+
+def test_superseded_overrides_list_only_those_within_the_users_scope(org, graded, gm2):
+    """R-GRD-04: a new run lists the overrides it supersedes with the customer and the grades; a department's
+    sales manager sees only those of the customers within the department, on the page, in the API and from the
+    service."""
+    east = _request(org, graded)
+    overrides.override_decide(actor=org["gm"], override_id=east.pk, approve=True, comment="同意")
+    south = _request(org, graded, actor=org["gm"], customer=graded["south"], reason="华南重点客户")
+    overrides.override_decide(actor=gm2, override_id=south.pk, approve=True, comment="华南同意")
+    first = graded["run"]
+    second = services.run_start(actor=org["mgr_east"])
+    run_pending_jobs()
+    second.refresh_from_db()
+
+    def ids(actor: Any) -> list[int]:
+        return [s["override"].pk for s in overrides.superseded_by(second, first, actor)]
+
+    assert sorted(ids(org["gm"])) == sorted([east.pk, south.pk])
+    assert ids(org["mgr_east"]) == [east.pk]
+    assert ids(org["rep2"]) == [south.pk]  # a sales rep: own customers only
+    api = _client(org["mgr_east"]).get(f"/api/v1/grading/runs/{second.pk}").json()
+    assert [s["override_id"] for s in api["superseded_overrides"]] == [east.pk]
+    full = _client(org["gm"]).get(f"/api/v1/grading/runs/{second.pk}").json()
+    assert {s["override_id"] for s in full["superseded_overrides"]} == {east.pk, south.pk}
+    page = _client(org["mgr_east"]).get(reverse("grading_run_detail", args=[second.pk])).content.decode()
+    block = page.split('id="superseded-overrides"', 1)[1].split("</table>", 1)[0]
+    assert f'data-override="{east.pk}"' in block and f'data-override="{south.pk}"' not in block
+    assert graded["south"].name not in block
 
 
 def test_decide_page_needs_approve_or_reject(org, graded):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 from decimal import Decimal as D
 from typing import Any
 
@@ -234,13 +235,28 @@ def test_new_grade_names_with_all_terms_are_accepted(org, book):
             {**terms, "name": "潜力", "quota": 50},
         ]
     }
+    expected = _real_run_under(simulation.draft_validate(draft, base), org["gm"])
+    before = dict(GradingResult.objects.filter(run=book["first"]).values_list("customer_id", "grade"))
     report = _report(org["gm"], draft)
     names = [g["grade"] for g in report["grades"]]
     assert names[:3] == ["VIP", "核心", "潜力"] and set(names[3:]) >= {"A", "B", "C"}
     after = {g["grade"]: g["after_count"] for g in report["grades"]}
     assert after["VIP"] + after["核心"] + after["潜力"] == 12 and after["A"] == 0
-    # renamed grades are compared by position: VIP is where A was
-    assert all(m["direction"] in ("up", "down", "new", "ungraded") for m in report["mover_rows"])
+    # renamed grades are compared by position: VIP is where A was, 核心 where B was, 潜力 where C was
+    old_pos = {g.name: n for n, g in enumerate(base.grades)}
+    new_pos = {"VIP": 0, "核心": 1, "潜力": 2}
+    want: dict[int, str] = {book["leaver"].pk: "ungraded"}
+    kept = 0
+    for cid, (grade, _score, _rank, _sales) in expected.items():
+        old = before.get(cid)
+        if old is None:
+            want[cid] = "new"
+        elif new_pos[grade] == old_pos[old]:
+            kept += 1  # e.g. A before, VIP under the draft: not a mover
+        else:
+            want[cid] = "up" if new_pos[grade] < old_pos[old] else "down"
+    assert kept >= 1 and len(want) < 13
+    assert {m["customer_id"]: m["direction"] for m in report["mover_rows"]} == want
 
 
 def test_period_and_roles(org, book):
@@ -303,6 +319,11 @@ def _xlsx_sheets(content: bytes) -> dict[str, list[list[Any]]]:
     return {name: wb.get_sheet_by_name(name).to_python() for name in wb.sheet_names}
 
 
+def _mover_rows(page: str) -> dict[int, str]:
+    """The mover rows a report page shows: customer id -> direction."""
+    return {int(c): d for c, d in re.findall(r'<tr data-customer="(\d+)" data-direction="([a-z]+)"', page)}
+
+
 def test_pages_form_report_and_download(org, book, django_assert_max_num_queries):
     mgr = _client(org["mgr_east"])
     page = mgr.get("/grading/simulations/")
@@ -347,7 +368,14 @@ def test_pages_form_report_and_download(org, book, django_assert_max_num_queries
     assert report.status_code == 200
     for marker in (b'id="grade-compare"', b'id="movers"', b'id="chart-count"', b"simulation-chart-data"):
         assert marker in report.content
-    assert mgr.get(resp["Location"] + "?direction=new").status_code == 200
+    everyone = _mover_rows(report.content.decode())
+    assert everyone[book["newcomer"].pk] == "new" and everyone[book["leaver"].pk] == "ungraded"
+    only_new = mgr.get(resp["Location"] + "?direction=new")
+    assert only_new.status_code == 200
+    shown = _mover_rows(only_new.content.decode())
+    assert book["newcomer"].pk in shown and book["leaver"].pk not in shown
+    assert set(shown.values()) == {"new"}
+    assert set(shown) == {c for c, d in everyone.items() if d == "new"}
     download = mgr.get(f"/grading/simulations/{job.pk}/xlsx/")
     assert download.status_code == 200
     assert download["Content-Type"].startswith("application/vnd.openxmlformats")
