@@ -551,16 +551,37 @@ def _credit_orders(d: _Demo, pool: list[Standing]) -> None:
                 reason="客户项目暂停，剩余两套刀塔取消，已发货一套按实际结算。",
             )
 
-    # non-standard orders in review: one at the content step, one at the finance step
+    # non-standard orders in review: one at the content step, one at the finance step (paid in advance by a
+    # customer without a limit when the pool's credit is used up: how much is left depends on the ledger's dates)
     lines = [("P-1011", 4, "0"), ("P-1012", 10, "0")]
-    s = d.take(pool, lines)
+    s, terms = _taken_or_prepaid(d, pool, lines)
     if s is not None:
-        d.order(s, lines, channel="email", non_standard=True, notes="按客户图纸 JG-2031 加工，需技术评审。")
+        d.order(
+            s,
+            lines,
+            channel="email",
+            terms=terms,
+            non_standard=True,
+            notes="按客户图纸 JG-2031 加工，需技术评审。",
+        )
     lines = [("P-1016", 2, "0"), ("P-1010", 2, "0")]
+    s, terms = _taken_or_prepaid(d, pool, lines)
+    if s is not None:
+        o = d.order(
+            s, lines, channel="on_site", terms=terms, non_standard=True, notes="电控柜按客户电气图定制。"
+        )
+        d.review(o, TO_FINANCE, acting={"logistics_pass": "quality1"})
+
+
+def _taken_or_prepaid(
+    d: _Demo, pool: list[Standing], lines: list[tuple[str, int, str]]
+) -> tuple[Standing | None, str]:
+    """A customer of the pool with credit for the lines, else one without a limit paying in advance."""
     s = d.take(pool, lines)
     if s is not None:
-        o = d.order(s, lines, channel="on_site", non_standard=True, notes="电控柜按客户电气图定制。")
-        d.review(o, TO_FINANCE, acting={"logistics_pass": "quality1"})
+        return s, ""
+    prepaid = d.without_limit(1, grades=("A", "B", "C"), terms="prepayment", skip=set())
+    return (prepaid[0], "prepayment") if prepaid else (None, "")
 
 
 def _prepaid_reviews(d: _Demo, used: set[int]) -> None:
