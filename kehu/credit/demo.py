@@ -67,7 +67,7 @@ def load_credit() -> None:
         .order_by("pk")[:DEMO_RATED]
     )
     for i, c in enumerate(customers):
-        rng = random.Random(7000 + i)  # by position, not id: the same figures whatever the ids
+        rng = random.Random(7000 + c.pk)
         for k, period in enumerate((dt.date(year - 1, 12, 31), dt.date(year, 12, 31))):
             services.statement_save(
                 actor=officer,

@@ -6,9 +6,8 @@ and an internal error after approval; and the exposure rows agree with a full re
 
 from __future__ import annotations
 
-import os
-
 import datetime as dt
+import os
 from collections import Counter
 
 import pytest
@@ -60,9 +59,9 @@ def _events_by_role(order: Order) -> list[tuple[str, str, set[str]]]:
     return out
 
 
-# On PostgreSQL the test database's sequences go on counting across the tests of a worker, and which customers the
-# loaders pick still depends on the ids somewhere (seen: the cancelled-after-delivery order missing once the ids
-# start at 7777); `make run` loads the demo into a fresh database, as SQLite does here.
+# On PostgreSQL the test database's sequences go on counting across the tests of a worker, and the demo depends on
+# the ids (the credit demo seeds each customer's statements by its id, so ratings, limits and the orders' credit
+# differ): `make run` loads the demo into a fresh database, as SQLite does here.
 @pytest.mark.skipif(
     os.environ.get("DATABASE_URL", "").startswith("postgres"),
     reason="the demo's choices depend on id values; checked on SQLite, whose ids start afresh",
